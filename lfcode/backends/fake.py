@@ -1,0 +1,144 @@
+"""A scripted backend for tests: it says exactly what the test queued, token by token.
+
+Modelled on simonw/llm's mock model: responses are queued in advance and consumed in order.
+A script can also come from a JSON file (``LFCODE_FAKE_SCRIPT``) so that a server started as a
+subprocess is deterministic::
+
+    {"responses": ["return a + b\\n", "..."], "delay_ms": 0, "default": "pass",
+     "record": "/tmp/fake-record.jsonl"}
+
+With ``record``, every generation appends one JSON line (``prompt``, ``produced``, ``cancelled``,
+``pieces``) so that a test can see what a server subprocess did.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+
+_PIECE = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+
+
+class FakeBackend:
+    """A backend whose answers are queued by the test.
+
+    Args:
+        responses: texts returned by successive ``complete``/``chat`` calls, in order.
+        default: returned once the queue is empty (``""`` by default).
+        delay_ms: sleep between pieces, in milliseconds, so that cancellation can be tested.
+        capabilities: what the fake claims to be (no FIM tokens by default).
+
+    Attributes:
+        requests: every :class:`GenerationRequest` received, in order.
+        messages: the chat messages of every ``chat`` call.
+        cancelled: how many generations stopped early because the cancel flag was set.
+        finished: how many generations ran to the end of their script.
+    """
+
+    def __init__(
+        self,
+        responses: list[str] | None = None,
+        *,
+        default: str = "",
+        delay_ms: float = 0.0,
+        capabilities: Capabilities | None = None,
+        record: str | Path | None = None,
+    ) -> None:
+        self._queue: deque[str] = deque(responses or [])
+        self.default = default
+        self.delay_ms = delay_ms
+        self._capabilities = capabilities or Capabilities(name="fake", n_ctx=4096)
+        self.requests: list[GenerationRequest] = []
+        self.messages: list[list[ChatMessage]] = []
+        self.cancelled = 0
+        self.finished = 0
+        self._lock = threading.Lock()
+        self.record = Path(record) if record else None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> FakeBackend:
+        """Build a fake from a JSON script (see the module docstring).
+
+        Raises:
+            BackendError: the file is missing or is not a valid script.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(
+                list(data.get("responses", [])),
+                default=str(data.get("default", "")),
+                delay_ms=float(data.get("delay_ms", 0)),
+                capabilities=Capabilities(**data.get("capabilities", {"name": "fake"})),
+                record=data.get("record"),
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            raise BackendError(f"cannot read fake backend script {path}: {exc}") from exc
+
+    def queue(self, *responses: str) -> None:
+        """Append responses to the queue."""
+        self._queue.extend(responses)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def tokenize(self, text: str) -> list[int]:
+        """One pseudo-token per word, punctuation mark or whitespace run."""
+        return [hash(piece) & 0xFFFF for piece in _PIECE.findall(text)]
+
+    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        with self._lock:
+            self.requests.append(request)
+            text = self._queue.popleft() if self._queue else self.default
+        return self._stream(text, request, cancel)
+
+    def chat(
+        self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event
+    ) -> Iterator[str]:
+        with self._lock:
+            self.messages.append(list(messages))
+        return self.complete(request, cancel)
+
+    def _stream(self, text: str, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        state = {"produced": "", "pieces": 0, "cancelled": False}
+        try:
+            yield from self._pieces(text, request, cancel, state)
+        finally:
+            if self.record is not None:
+                line = json.dumps({"prompt": request.prompt[-200:], "temperature": request.temperature, "max_tokens": request.max_tokens, **state})
+                with self.record.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+
+    def _pieces(self, text: str, request: GenerationRequest, cancel: threading.Event, state: dict) -> Iterator[str]:
+        produced = ""
+        for n, piece in enumerate(_PIECE.findall(text)):
+            if n >= request.max_tokens:
+                break
+            if cancel.is_set() or (self.delay_ms and self._sleep_cancelled(cancel)):
+                self.cancelled += 1
+                state["cancelled"] = True
+                return
+            produced += piece
+            state["produced"], state["pieces"] = produced, n + 1
+            hit = next((s for s in request.stop if s and s in produced), None)
+            if hit is not None:
+                cut = produced.index(hit)
+                tail = cut - (len(produced) - len(piece))
+                if tail > 0:
+                    yield piece[:tail]
+                break
+            yield piece
+        self.finished += 1
+
+    def _sleep_cancelled(self, cancel: threading.Event) -> bool:
+        """Wait ``delay_ms``; True when the cancel flag was set meanwhile."""
+        return cancel.wait(self.delay_ms / 1000)
+
+    def close(self) -> None:
+        """Nothing to free."""

@@ -1,0 +1,202 @@
+"""The in-process backend: a GGUF model run by llama.cpp through llama-cpp-python.
+
+One ``Llama`` instance serves every request, one at a time, behind a lock. Decoding is a token
+loop over ``Llama.generate`` (which reuses the KV cache for a shared prompt prefix), and the cancel
+flag is checked after every token.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf_file(path: Path) -> None:
+    """Fail early, with a message a user understands, for a path that cannot be a GGUF model.
+
+    Raises:
+        BackendError: missing file, a directory, unreadable, or not starting with the GGUF magic.
+    """
+    if not path.exists():
+        raise BackendError(f"model file not found: {path}")
+    if not path.is_file():
+        raise BackendError(f"model path is not a file: {path}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise BackendError(f"cannot read model file {path}: {exc}") from exc
+    if magic != GGUF_MAGIC:
+        raise BackendError(f"{path} is not a GGUF model file (bad header); is it corrupt or another format?")
+
+
+class LlamaCppBackend:
+    """A local GGUF model.
+
+    Args:
+        model_path: the GGUF file.
+        n_ctx: context window in tokens (capped at the model's training context).
+        n_threads: CPU threads for decoding and prompt processing.
+
+    Raises:
+        BackendError: the file is missing or corrupt, or llama.cpp cannot load it.
+    """
+
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 1) -> None:
+        check_gguf_file(model_path)
+        try:
+            import llama_cpp
+        except ImportError as exc:  # pragma: no cover - it is a hard dependency
+            raise BackendError(f"llama-cpp-python is not installed: {exc}") from exc
+        self._llama_cpp = llama_cpp
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=512,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"llama.cpp could not load {model_path}: {exc}") from exc
+        self._lock = threading.Lock()
+        self.model_path = model_path
+        self._capabilities = self._read_capabilities()
+
+    def _read_capabilities(self) -> Capabilities:
+        llm = self._llm
+        metadata = dict(llm.metadata or {})
+        fim = None
+        try:
+            from lfcode.backends.fim import detect_fim, vocab_from_llama
+
+            fim = detect_fim(vocab_from_llama(llm), metadata)
+        except ImportError:  # pragma: no cover - fim module is part of the package
+            fim = None
+        eos_id = llm.token_eos()
+        eos = llm.detokenize([eos_id], special=True).decode("utf-8", "replace") if eos_id >= 0 else ""
+        return Capabilities(
+            name=metadata.get("general.name", self.model_path.name),
+            n_ctx=llm.n_ctx(),
+            fim=fim,
+            chat_template="tokenizer.chat_template" in metadata,
+            grammar=True,
+            eos=(eos,) if eos else (),
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        """Stream the continuation of ``request.prompt``; see :class:`~lfcode.backends.base.Backend`.
+
+        Raises:
+            BackendError: the prompt does not fit the context window, or decoding failed.
+        """
+        tokens = self._llm.tokenize(request.prompt.encode("utf-8"), add_bos=True, special=True)
+        room = self._llm.n_ctx() - len(tokens)
+        if room <= 0:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self._llm.n_ctx()}")
+        return self._decode(tokens, request, min(request.max_tokens, room), cancel)
+
+    def _decode(
+        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: threading.Event
+    ) -> Iterator[str]:
+        llama_cpp = self._llama_cpp
+        grammar = None
+        if request.json_schema is not None:
+            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
+        with self._lock:
+            if cancel.is_set():
+                return
+            llm = self._llm
+            if request.seed is not None:
+                llm.set_seed(request.seed)
+            greedy = request.temperature <= 0
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            vocab = llm._model.vocab
+            text = ""
+            emitted = 0
+            stops = [s for s in request.stop if s]
+            try:
+                generator = llm.generate(
+                    tokens,
+                    temp=request.temperature,
+                    top_k=1 if greedy else 40,
+                    top_p=1.0 if greedy else 0.95,
+                    min_p=0.0 if greedy else 0.05,
+                    repeat_penalty=1.0,
+                    grammar=grammar,
+                )
+                for count, token in enumerate(generator):
+                    if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
+                        break
+                    text += decoder.decode(llm.detokenize([token], special=True))
+                    hit = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+                    if hit >= 0:
+                        if hit > emitted:
+                            yield text[emitted:hit]
+                        return
+                    # Hold back a tail that could be the start of a stop string.
+                    safe = len(text) - max((len(s) - 1 for s in stops), default=0)
+                    if safe > emitted:
+                        yield text[emitted:safe]
+                        emitted = safe
+                    if count + 1 >= max_tokens or cancel.is_set():
+                        break
+            except (RuntimeError, ValueError) as exc:
+                raise BackendError(f"generation failed: {exc}") from exc
+            text += decoder.decode(b"", final=True)
+            if not cancel.is_set() and len(text) > emitted:
+                yield text[emitted:]
+
+    def chat(
+        self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event
+    ) -> Iterator[str]:
+        """Format ``messages`` with the GGUF's chat template and stream the answer.
+
+        Raises:
+            BackendError: the model has no chat template (callers use a completion prompt then).
+        """
+        template = (self._llm.metadata or {}).get("tokenizer.chat_template")
+        if not template:
+            raise BackendError("this model has no chat template")
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace"),
+            bos_token=llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace"),
+        )
+        result = formatter(messages=[m.model_dump() for m in messages])
+        stops = list(request.stop) + list(result.stop or [] if isinstance(result.stop, list) else [result.stop or ""])
+        prompt = result.prompt
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=not prompt.startswith(formatter.bos_token or "\0"), special=True)
+        room = llm.n_ctx() - len(tokens)
+        if room <= 0:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit n_ctx={llm.n_ctx()}")
+        chat_request = request.model_copy(update={"stop": [s for s in stops if s]})
+        return self._decode(tokens, chat_request, min(request.max_tokens, room), cancel)
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        with self._lock:
+            close = getattr(self._llm, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,126 @@
+"""A backend for a local OpenAI-compatible server (llama.cpp's ``llama-server``, Ollama, vLLM…).
+
+It talks only to loopback unless the user set ``allow_remote``. Completions use the legacy
+``POST /completions`` endpoint with ``stream: true`` (server-sent events, one JSON chunk per
+``data:`` line, ended by ``data: [DONE]``), so FIM prompts pass through verbatim; the stream is
+closed as soon as the cancel flag is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import httpx
+
+from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+
+#: Characters per token assumed when the server has no ``/tokenize`` endpoint.
+CHARS_PER_TOKEN = 4
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost`` or a loopback address."""
+    host = (urlparse(url).hostname or "").lower()
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OpenAIBackend:
+    """Completions from an OpenAI-compatible HTTP server.
+
+    Args:
+        base_url: e.g. ``http://127.0.0.1:8080/v1``.
+        allow_remote: permit a non-loopback host (off by default: code must not leave the machine).
+        n_ctx: the server model's context window, tokens (used for budgeting only).
+        model: the model name sent in requests.
+
+    Raises:
+        BackendError: a non-loopback URL without ``allow_remote``, or a malformed URL.
+    """
+
+    def __init__(self, base_url: str, *, allow_remote: bool = False, n_ctx: int = 4096, model: str = "default") -> None:
+        parsed = urlparse(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise BackendError(f"openai_url must be an http(s) URL, got {base_url!r}")
+        if not allow_remote and not is_loopback_url(base_url):
+            raise BackendError(
+                f"openai_url {base_url} is not on this machine; lfcode only talks to loopback "
+                "unless you set allow_remote = true"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._client = httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0), trust_env=False)
+        self._capabilities = Capabilities(name=f"openai:{self.base_url}", n_ctx=n_ctx)
+        self._lock = threading.Lock()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids from llama-server's ``/tokenize``; an estimate (4 chars/token) elsewhere."""
+        root = self.base_url.removesuffix("/v1")
+        try:
+            response = self._client.post(f"{root}/tokenize", json={"content": text})
+            if response.status_code == 200:
+                return list(response.json()["tokens"])
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+        return list(range((len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN))
+
+    def _stream(self, path: str, body: dict, cancel: threading.Event, chat: bool) -> Iterator[str]:
+        with self._lock:
+            try:
+                with self._client.stream("POST", f"{self.base_url}{path}", json=body) as response:
+                    if response.status_code != 200:
+                        raise BackendError(f"{self.base_url}{path} answered HTTP {response.status_code}")
+                    for line in response.iter_lines():
+                        if cancel.is_set():
+                            return
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            return
+                        choice = json.loads(data)["choices"][0]
+                        text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                        if text:
+                            yield text
+            except httpx.HTTPError as exc:
+                raise BackendError(f"cannot reach {self.base_url}: {exc}") from exc
+            except (ValueError, KeyError, IndexError) as exc:
+                raise BackendError(f"unexpected answer from {self.base_url}: {exc}") from exc
+
+    def _body(self, request: GenerationRequest) -> dict:
+        body: dict = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+        }
+        if request.stop:
+            body["stop"] = request.stop[:4]
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.json_schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": request.json_schema}}
+        return body
+
+    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        return self._stream("/completions", {**self._body(request), "prompt": request.prompt}, cancel, chat=False)
+
+    def chat(self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+        body = {**self._body(request), "messages": [m.model_dump() for m in messages]}
+        return self._stream("/chat/completions", body, cancel, chat=True)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()

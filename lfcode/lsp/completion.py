@@ -1,0 +1,52 @@
+"""``textDocument/inlineCompletion`` (LSP 3.18) and the ``textDocument/completion`` fallback."""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+
+from lfcode.backends import BackendError
+from lfcode.core.complete import CompletionInput
+from lfcode.lsp.convert import UnsupportedDocument, completion_input, completion_items, inline_items
+from lfcode.lsp.server import LfcodeServer
+
+log = logging.getLogger(__name__)
+
+#: Items offered when the user explicitly asks (Invoked); automatic requests get one.
+INVOKED_ITEMS = 3
+
+
+async def suggest(
+    ls: LfcodeServer, uri: str, position: types.Position, n: int, debounce: bool
+) -> tuple[CompletionInput | None, list[str]]:
+    """Run the completion for ``uri`` at ``position``; errors become a message and no items."""
+    try:
+        source = completion_input(ls.workspace.get_text_document(uri), position)
+    except UnsupportedDocument as exc:
+        log.info("%s", exc)
+        return None, []
+    delay = ls.settings.debounce_ms if debounce else 0
+    try:
+        result = await ls.session.complete(uri, source, n=n, delay_ms=delay)
+    except (BackendError, ValueError) as exc:
+        ls.show_error(f"completion failed: {exc}")
+        return source, []
+    return source, result.items
+
+
+def register(server: LfcodeServer) -> None:
+    """Register inline completion (with its options, so it is advertised) and completion."""
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: LfcodeServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+        _, texts = await suggest(ls, params.text_document.uri, params.position, 1 if automatic else INVOKED_ITEMS, automatic)
+        return inline_items(texts, params.position)
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "(", " "]))
+    async def completion(ls: LfcodeServer, params: types.CompletionParams) -> types.CompletionList:
+        source, texts = await suggest(ls, params.text_document.uri, params.position, 1, True)
+        if source is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        return completion_items(texts, source, params.position)

@@ -1,0 +1,95 @@
+"""Conversions between LSP types and lfcode's plain inputs and outputs.
+
+LSP positions count UTF-16 code units by default (LSP 3.17 §"Position"; pygls negotiates the
+encoding); lfcode's core works in Python code points. Out-of-range positions are clamped instead
+of failing, as the spec allows clients to send a character past the end of a line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lsprotocol import types
+from pygls.workspace import TextDocument
+
+from lfcode.core.complete import CompletionInput
+
+#: Documents larger than this (code points) are not completed: it is not code a model can help with.
+MAX_DOCUMENT_CHARS = 4_000_000
+
+_WORD_TAIL = re.compile(r"[A-Za-z_0-9]+$")
+
+
+class UnsupportedDocument(ValueError):
+    """The document is binary or too large to complete; the message says which."""
+
+
+def offset_at(doc: TextDocument, position: types.Position) -> int:
+    """Code-point offset of ``position`` in ``doc.source``, clamped to the document.
+
+    A line past the end maps to the end of the document; a column past the end of its line maps
+    to the end of that line (before its line break). Columns are in the negotiated encoding
+    (UTF-16 code units unless the client chose otherwise).
+    """
+    lines = doc.lines
+    if position.line < 0 or not lines:
+        return 0
+    if position.line >= len(lines):
+        return len(doc.source)
+    body = lines[position.line].rstrip("\r\n")
+    units_for = doc.position_codec.impl.code_units_for_char
+    column = units = 0
+    for char in body:
+        if units >= position.character:
+            break
+        units += units_for(char)
+        column += 1
+    return sum(len(line) for line in lines[: position.line]) + column
+
+
+def completion_input(doc: TextDocument, position: types.Position) -> CompletionInput:
+    """The document text and the code-point offset of ``position``.
+
+    Raises:
+        UnsupportedDocument: NUL bytes (binary) or more than :data:`MAX_DOCUMENT_CHARS`.
+    """
+    text = doc.source
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise UnsupportedDocument(f"{doc.uri} is too large to complete ({len(text)} characters)")
+    if "\x00" in text:
+        raise UnsupportedDocument(f"{doc.uri} looks binary (it contains NUL characters)")
+    return CompletionInput(text=text, offset=offset_at(doc, position), path=doc.path, language_id=doc.language_id or "")
+
+
+def inline_items(texts: list[str], position: types.Position) -> types.InlineCompletionList:
+    """Inline completion items inserted at ``position`` (an empty range on the cursor line)."""
+    where = types.Range(start=position, end=position)
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=text, range=where) for text in texts]
+    )
+
+
+def completion_items(texts: list[str], source: CompletionInput, position: types.Position) -> types.CompletionList:
+    """Fallback completion items for clients without inline completion.
+
+    The edit replaces the identifier already typed before the cursor with itself plus the
+    suggestion, so that clients filtering by the word at the cursor keep the item. The label is the
+    suggestion's first line.
+    """
+    word = _WORD_TAIL.search(source.prefix.rsplit("\n", 1)[-1])
+    typed = word.group(0) if word else ""
+    start = types.Position(line=position.line, character=position.character - len(typed.encode("utf-16-le")) // 2)
+    items = []
+    for text in texts[:1]:
+        first = text.split("\n", 1)[0].strip() or text.strip()
+        items.append(
+            types.CompletionItem(
+                label=(typed + first)[:80],
+                kind=types.CompletionItemKind.Text,
+                detail="lfcode",
+                filter_text=typed + text,
+                text_edit=types.TextEdit(range=types.Range(start=start, end=position), new_text=typed + text),
+                sort_text="0",
+            )
+        )
+    return types.CompletionList(is_incomplete=True, items=items)

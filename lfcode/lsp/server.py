@@ -1,0 +1,104 @@
+"""The lfcode language server, built by :func:`create_server` (there is no module-level instance).
+
+Each feature lives in its own small module under :mod:`lfcode.lsp`; this one holds the server
+class with its per-connection state and the factory that registers every feature.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from lfcode import __version__
+from lfcode.backends import Backend, make_backend
+from lfcode.session import Session
+from lfcode.settings import Settings, SettingsLayers, load_settings
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "lfcode/status"
+
+
+class LfcodeServer(LanguageServer):
+    """A pygls server plus lfcode's state for one client connection.
+
+    Args:
+        backend_factory: builds the model backend from settings (tests inject fakes).
+        env: environment for ``LFCODE_*`` settings (defaults to ``os.environ``).
+    """
+
+    def __init__(
+        self,
+        backend_factory: Callable[[Settings], Backend] = make_backend,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__("lfcode", __version__)
+        self.backend_factory = backend_factory
+        self.env = dict(os.environ if env is None else env)
+        self.layers = load_settings(None, self.env)
+        self.base_layers = self.layers
+        self.session = Session(self.layers.settings, backend_factory)
+        self.project_root: Path | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.layers.settings
+
+    def configure(self, project_root: Path | None, init_options: Any) -> None:
+        """Build the settings for this workspace (files, environment, ``initializationOptions``)."""
+        self.project_root = project_root
+        base = load_settings(project_root, self.env)
+        self.layers = base.with_layer("initializationOptions", unwrap_settings(init_options))
+        self.layers.problems[:0] = base.problems
+        self.base_layers = self.layers
+        self.session.settings = self.layers.settings
+
+    def apply_changed_settings(self, raw: Any) -> SettingsLayers:
+        """Put ``workspace/didChangeConfiguration`` values on top of the start-up layers.
+
+        The payload is the client's complete set of values, so a key the user removed falls back
+        to the files, environment and ``initializationOptions``. Returns the new layers.
+        """
+        self.layers = self.base_layers.with_layer("workspace/didChangeConfiguration", unwrap_settings(raw))
+        return self.layers
+
+    def show_problems(self) -> None:
+        """One ``window/showMessage`` per rejected setting, naming the key and the reason."""
+        for problem in self.layers.problems:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=str(problem)))
+        self.layers.problems.clear()
+
+    def notify_status(self, state: str, message: str = "") -> None:
+        """Send ``lfcode/status`` (``loading``/``ready``/``error``) for editor status bars."""
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
+
+    def show_error(self, message: str) -> None:
+        """An error the user should see, in ``window/showMessage``."""
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"lfcode: {message}"))
+
+
+def unwrap_settings(raw: Any) -> dict[str, Any]:
+    """Accept both ``{"lfcode": {...}}`` and a flat table; anything else gives ``{}``."""
+    if not isinstance(raw, Mapping):
+        return {}
+    inner = raw.get("lfcode")
+    return dict(inner) if isinstance(inner, Mapping) else dict(raw)
+
+
+def create_server(
+    backend_factory: Callable[[Settings], Backend] = make_backend,
+    env: Mapping[str, str] | None = None,
+) -> LfcodeServer:
+    """A fresh server with every lfcode feature registered."""
+    from lfcode.lsp import completion, lifecycle
+
+    server = LfcodeServer(backend_factory, env)
+    lifecycle.register(server)
+    completion.register(server)
+    return server

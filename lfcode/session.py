@@ -1,0 +1,154 @@
+"""A running lfcode session: settings, the loaded backend, one inference worker, cancellation.
+
+The LSP handlers call the async methods here; the blocking work (loading a model, decoding) runs
+in a single worker thread, so the event loop never blocks and the model serves one request at a
+time. A newer request for the same key (a document URI) cancels the older one, and so does
+cancelling the awaiting task (``$/cancelRequest``): both set the generation's cancel flag, which
+the decode loop checks after every token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from lfcode.backends import Backend, BackendError, make_backend
+from lfcode.core.complete import CompletionInput, CompletionOptions, CompletionResult, complete
+from lfcode.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Keys that need the model reloaded when they change.
+RELOAD_KEYS = ("model", "backend", "n_ctx", "n_threads", "openai_url", "allow_remote", "fake_script")
+
+
+class ModelState:
+    """Where loading stands: ``state`` is ``idle``, ``loading``, ``ready`` or ``error``."""
+
+    def __init__(self) -> None:
+        self.state = "idle"
+        self.message = ""
+
+
+class Session:
+    """Owns the backend and runs inference off the event loop.
+
+    Args:
+        settings: the effective settings.
+        backend_factory: builds a backend from settings (tests pass a fake); defaults to
+            :func:`lfcode.backends.make_backend`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend_factory: Callable[[Settings], Backend] = make_backend,
+    ) -> None:
+        self.settings = settings
+        self._factory = backend_factory
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfcode-inference")
+        self._backend: Backend | None = None
+        self._loading: asyncio.Future[Backend | None] | None = None
+        self._inflight: dict[str, threading.Event] = {}
+        self.model = ModelState()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def start_loading(self) -> asyncio.Future[Backend | None]:
+        """Begin loading the backend in the worker (idempotent until :meth:`reload`)."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+        return self._loading
+
+    async def _load(self) -> Backend | None:
+        self.model.state, self.model.message = "loading", "Loading model…"
+        try:
+            backend = await self._run(self._factory, self.settings)
+        except BackendError as exc:
+            self.model.state, self.model.message = "error", str(exc)
+            log.error("model failed to load: %s", exc)
+            return None
+        self._backend = backend
+        caps = backend.capabilities
+        self.model.state = "ready"
+        self.model.message = f"{caps.name} ready (n_ctx {caps.n_ctx}, FIM: {caps.fim.family if caps.fim else 'none'})"
+        return backend
+
+    async def backend(self) -> Backend | None:
+        """The loaded backend, waiting for loading to finish; ``None`` when loading failed."""
+        return await self.start_loading()
+
+    async def reload(self, settings: Settings) -> bool:
+        """Apply new settings; reload the model when a :data:`RELOAD_KEYS` key changed.
+
+        Returns True when a reload was started.
+        """
+        old, self.settings = self.settings, settings
+        if all(getattr(old, k) == getattr(settings, k) for k in RELOAD_KEYS) and self._loading is not None:
+            return False
+        for event in self._inflight.values():
+            event.set()
+        previous = self._backend
+        self._backend, self._loading = None, None
+        if previous is not None:
+            await self._run(previous.close)
+        self.start_loading()
+        return True
+
+    async def complete(
+        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float = 0
+    ) -> CompletionResult:
+        """Inline completion for ``source``; an empty result when the model is unavailable.
+
+        ``delay_ms`` debounces: the call waits that long first and gives up if a newer call with
+        the same ``key`` arrived meanwhile. A newer call cancels this one; cancelling the awaiting
+        task stops the generation within one token. Raises ``asyncio.CancelledError`` when
+        cancelled and :class:`BackendError` when the model fails mid-generation.
+        """
+        previous = self._inflight.get(key)
+        if previous is not None:
+            previous.set()
+        cancel = threading.Event()
+        self._inflight[key] = cancel
+        try:
+            if delay_ms > 0:
+                await asyncio.sleep(delay_ms / 1000)
+            backend = await self.backend()
+            if backend is None or cancel.is_set():
+                return CompletionResult(cancelled=cancel.is_set())
+            s = self.settings
+            options = CompletionOptions(
+                n=n,
+                max_tokens=s.max_tokens,
+                temperature=s.temperature,
+                context_tokens=s.context_tokens,
+                fim_template=s.fim_template,
+            )
+            return await self._run(complete, backend, source, options, cancel)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        finally:
+            if self._inflight.get(key) is cancel:
+                del self._inflight[key]
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` in the inference worker (for explain, test generation, review)."""
+        return await self._run(fn, *args)
+
+    async def close(self) -> None:
+        """Cancel everything, free the model and stop the worker."""
+        for event in self._inflight.values():
+            event.set()
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await self._run(backend.close)
+        self._executor.shutdown(wait=False, cancel_futures=True)

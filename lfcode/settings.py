@@ -1,0 +1,198 @@
+"""lfcode's settings: one pydantic model, merged from layered sources.
+
+Sources, later ones winning (see :func:`load_settings`):
+
+1. the defaults below;
+2. the user's config, ``$XDG_CONFIG_HOME/lfcode/config.toml`` (``~/.config`` when unset);
+3. the project's ``lfcode.toml``, or ``[tool.lfcode]`` in its ``pyproject.toml``;
+4. ``LFCODE_*`` environment variables (``LFCODE_N_CTX=8192``);
+5. LSP ``initializationOptions``;
+6. ``workspace/didChangeConfiguration``.
+
+An invalid value never stops lfcode: that key keeps its default and a :class:`SettingsProblem`
+names the key, the source and the reason, so the server can show it with ``window/showMessage``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ENV_PREFIX = "LFCODE_"
+
+
+class Settings(BaseModel):
+    """Every knob lfcode has. Units are in the field names or descriptions."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    model: str = Field("embedded", description='"embedded" or the path of a GGUF file')
+    backend: Literal["llama-cpp", "openai", "fake"] = "llama-cpp"
+    n_ctx: int = Field(4096, ge=256, le=131072, description="context window, tokens")
+    n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads; None = all cores")
+    max_tokens: int = Field(128, ge=1, le=4096, description="longest completion, tokens")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    context_tokens: int = Field(1024, ge=64, le=131072, description="prompt budget, tokens")
+    debounce_ms: int = Field(150, ge=0, le=5000, description="wait before automatic requests, ms")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    fim_template: str | None = Field(None, description="override the detected FIM family")
+    openai_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server")
+    allow_remote: bool = Field(False, description="let the HTTP backend reach a non-loopback host")
+    verify_tests: bool = Field(True, description="run generated pytest tests, keep passing ones")
+    fake_script: str | None = Field(None, description="JSON script for the fake backend (tests)")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    def resolved_threads(self) -> int:
+        """``n_threads``, or the number of usable CPU cores when it is unset."""
+        if self.n_threads:
+            return self.n_threads
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+
+
+class SettingsProblem(BaseModel):
+    """One rejected value: which ``key``, from which ``source``, and ``reason`` in plain words."""
+
+    key: str
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"lfcode: setting '{self.key}' from {self.source} is invalid ({self.reason}); using the default"
+
+
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/lfcode/config.toml`` (``~/.config/lfcode/config.toml`` when unset)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "lfcode" / "config.toml"
+
+
+def _read_toml(path: Path, table: tuple[str, ...] = ()) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        data: Any = tomllib.load(handle)
+    for key in table:
+        data = data.get(key, {}) if isinstance(data, dict) else {}
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def project_config(root: Path | None) -> tuple[str, dict[str, Any]] | None:
+    """The project layer: ``lfcode.toml`` first, else ``[tool.lfcode]`` of ``pyproject.toml``.
+
+    Returns ``(source name, values)`` or ``None`` when the project has neither.
+    Raises ``OSError``/``tomllib.TOMLDecodeError`` for an unreadable file.
+    """
+    if root is None:
+        return None
+    if (root / "lfcode.toml").is_file():
+        return str(root / "lfcode.toml"), _read_toml(root / "lfcode.toml")
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        values = _read_toml(pyproject, ("tool", "lfcode"))
+        if values:
+            return f"{pyproject} [tool.lfcode]", values
+    return None
+
+
+def env_config(env: Mapping[str, str]) -> dict[str, Any]:
+    """``LFCODE_<KEY>`` variables for the known keys; values stay strings for pydantic to coerce."""
+    values: dict[str, Any] = {}
+    for key in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + key.upper())
+        if raw is not None:
+            values[key] = None if raw.lower() in ("", "none", "null") and key in _NULLABLE else raw
+    return values
+
+
+_NULLABLE = {"n_threads", "fim_template", "fake_script"}
+
+
+class SettingsLayers:
+    """Settings built from ordered layers; each layer is ``(source name, raw values)``.
+
+    ``problems`` lists every rejected key. :meth:`with_layer` returns new settings with one more
+    layer on top (for ``initializationOptions`` and ``didChangeConfiguration``).
+    """
+
+    def __init__(self, layers: list[tuple[str, Mapping[str, Any]]] | None = None) -> None:
+        self.layers: list[tuple[str, dict[str, Any]]] = []
+        self.problems: list[SettingsProblem] = []
+        self.values: dict[str, Any] = {}
+        for source, raw in layers or []:
+            self._apply(source, raw)
+        self.settings = Settings(**self.values)
+
+    def _apply(self, source: str, raw: Mapping[str, Any]) -> None:
+        self.layers.append((source, dict(raw)))
+        if not isinstance(raw, Mapping):
+            self.problems.append(SettingsProblem(key="*", source=source, reason="not a table of settings"))
+            return
+        for key, value in raw.items():
+            if key not in Settings.model_fields:
+                self.problems.append(SettingsProblem(key=str(key), source=source, reason="unknown key"))
+                continue
+            try:
+                checked = Settings.model_validate({**self.values, key: value})
+            except ValidationError as exc:
+                reason = "; ".join(err["msg"] for err in exc.errors() if err["loc"][:1] == (key,))
+                self.problems.append(SettingsProblem(key=key, source=source, reason=reason or str(exc)))
+                continue
+            self.values[key] = getattr(checked, key)
+
+    def with_layer(self, source: str, raw: Mapping[str, Any] | None) -> SettingsLayers:
+        """A copy with ``raw`` applied on top; the new object's ``problems`` hold only its own."""
+        new = SettingsLayers()
+        new.layers = list(self.layers)
+        new.values = dict(self.values)
+        if raw:
+            new._apply(source, raw)
+        new.settings = Settings(**new.values)
+        return new
+
+
+def load_settings(
+    project_root: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SettingsLayers:
+    """Merge defaults, user config, project config and environment (and ``overrides``, the CLI's).
+
+    Never raises for bad input: an unreadable file or a bad value becomes a ``SettingsProblem``.
+    """
+    env = os.environ if env is None else env
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    problems: list[SettingsProblem] = []
+    user = user_config_path(env)
+    try:
+        if user.is_file():
+            layers.append((str(user), _read_toml(user)))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        problems.append(SettingsProblem(key="*", source=str(user), reason=f"cannot read: {exc}"))
+    try:
+        project = project_config(project_root)
+        if project:
+            layers.append(project)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        problems.append(SettingsProblem(key="*", source=str(project_root), reason=f"cannot read: {exc}"))
+    layers.append(("environment", env_config(env)))
+    if overrides:
+        layers.append(("command line", overrides))
+    result = SettingsLayers(layers)
+    result.problems[:0] = problems
+    return result

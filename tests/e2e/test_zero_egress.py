@@ -1,0 +1,56 @@
+"""Zero egress: the whole request path works with Internet sockets forbidden.
+
+The server runs under a Python audit hook (PEP 578) that refuses to create AF_INET/AF_INET6
+sockets and to connect or resolve names, and logs every attempt to a file. AF_UNIX stays allowed
+because asyncio's event loop uses a local socket pair for its own wake-ups.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import STDLIB_TEXTWRAP
+from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document, server_env
+from tests.e2e.test_inline_completion import BLANK_LINE_IN_DEDENT
+
+GUARD = """
+import socket, sys
+LOG = {log!r}
+def guard(event, args):
+    inet = event == "socket.__new__" and len(args) > 1 and args[1] in (socket.AF_INET, socket.AF_INET6)
+    if inet or event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"):
+        if event == "socket.connect" and isinstance(args[1], (str, bytes)):
+            return  # an AF_UNIX path
+        with open(LOG, "a") as f:
+            f.write(event + " " + repr(args[1:3]) + "\\n")
+        raise PermissionError("network access is blocked in this test: " + event)
+sys.addaudithook(guard)
+"""
+
+
+def guarded_command(log: Path, code: str) -> list[str]:
+    return [sys.executable, "-c", GUARD.format(log=str(log)) + code]
+
+
+def test_the_guard_really_blocks_sockets(tmp_path: Path) -> None:
+    log = tmp_path / "attempts.log"
+    probe = subprocess.run(
+        guarded_command(log, "import socket\nsocket.create_connection(('127.0.0.1', 9))"), capture_output=True, text=True
+    )
+    assert probe.returncode != 0
+    assert "network access is blocked" in probe.stderr
+    assert log.read_text().strip()
+
+
+async def test_completion_with_the_embedded_model_and_no_network(tmp_path: Path, model_cache: Path) -> None:
+    log = tmp_path / "attempts.log"
+    command = guarded_command(log, "from lfcode.cli import main\nsys.argv = ['lfcode', 'serve']\nmain()")
+    env = server_env(tmp_path, cache=model_cache)
+    async with lsp_session(env, command=command) as (lsp, result):
+        assert result.capabilities.inline_completion_provider is not None
+        uri = open_document(lsp, STDLIB_TEXTWRAP)
+        answer = await lsp.text_document_inline_completion_async(inline_params(uri, BLANK_LINE_IN_DEDENT, 0))
+    assert answer.items and answer.items[0].insert_text.strip()
+    assert not log.exists(), log.read_text()

