@@ -1,0 +1,129 @@
+"""Languages lfcode parses: the official tree-sitter grammar wheels and their ``queries/tags.scm``.
+
+Maps an LSP ``languageId`` or a file extension to a :class:`LanguageSpec` holding the tree-sitter
+``Language``, a way to get a ``Parser`` and the compiled tags query (aider's repo map uses the same
+``tags.scm`` captures: ``@name`` with ``@definition.*`` / ``@reference.*``). TypeScript's query
+is the JavaScript one plus TypeScript's own additions, as the grammar repositories intend.
+Unknown languages give ``None``; callers fall back to plain-text context.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import PurePath
+
+from tree_sitter import Language, Parser, Query
+
+log = logging.getLogger(__name__)
+
+#: name → (module, attribute returning the language pointer, tags.scm modules in order)
+_GRAMMARS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "python": ("tree_sitter_python", "language", ("tree_sitter_python",)),
+    "javascript": ("tree_sitter_javascript", "language", ("tree_sitter_javascript",)),
+    "typescript": ("tree_sitter_typescript", "language_typescript", ("tree_sitter_javascript", "tree_sitter_typescript")),
+    "tsx": ("tree_sitter_typescript", "language_tsx", ("tree_sitter_javascript", "tree_sitter_typescript")),
+    "go": ("tree_sitter_go", "language", ("tree_sitter_go",)),
+    "rust": ("tree_sitter_rust", "language", ("tree_sitter_rust",)),
+    "java": ("tree_sitter_java", "language", ("tree_sitter_java",)),
+    "c": ("tree_sitter_c", "language", ("tree_sitter_c",)),
+    "cpp": ("tree_sitter_cpp", "language", ("tree_sitter_c", "tree_sitter_cpp")),
+}
+
+#: LSP languageId (LSP 3.17 §TextDocumentItem's table) → grammar name.
+LANGUAGE_IDS: dict[str, str] = {
+    "python": "python",
+    "javascript": "javascript",
+    "javascriptreact": "javascript",
+    "typescript": "typescript",
+    "typescriptreact": "tsx",
+    "go": "go",
+    "rust": "rust",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+}
+
+EXTENSIONS: dict[str, str] = {
+    ".py": "python", ".pyi": "python", ".pyw": "python",
+    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
+    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
+    ".go": "go", ".rs": "rust", ".java": "java",
+    ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
+}
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """A supported language: ``name`` (grammar name), tree-sitter ``language`` and ``tags`` query
+    (``None`` when the grammar ships none or it does not compile)."""
+
+    name: str
+    language: Language
+    tags: Query | None
+
+    def parser(self) -> Parser:
+        """A new parser for this language (parsers are cheap but not thread-safe)."""
+        return Parser(self.language)
+
+
+def _tags_source(module: str) -> str:
+    try:
+        return resources.files(module).joinpath("queries", "tags.scm").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return ""
+
+
+def _compile_tags(language: Language, modules: tuple[str, ...]) -> Query | None:
+    sources = [s for s in (_tags_source(m) for m in modules) if s]
+    if not sources:
+        return None
+    try:
+        return Query(language, "\n".join(sources))
+    except Exception:  # noqa: BLE001 - tree-sitter raises QueryError subclasses of varying names
+        # An inherited query may name nodes this grammar lacks: keep the grammar's own query.
+        try:
+            return Query(language, sources[-1])
+        except Exception as exc:  # noqa: BLE001
+            log.warning("tags query for %s does not compile: %s", modules[-1], exc)
+            return None
+
+
+@functools.lru_cache(maxsize=None)
+def get_language(name: str) -> LanguageSpec | None:
+    """The :class:`LanguageSpec` for grammar ``name``, or ``None`` when unknown or not installed."""
+    entry = _GRAMMARS.get(name)
+    if entry is None:
+        return None
+    module_name, attribute, tag_modules = entry
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        log.warning("grammar %s is not installed; %s files get plain-text context", module_name, name)
+        return None
+    language = Language(getattr(module, attribute)())
+    return LanguageSpec(name=name, language=language, tags=_compile_tags(language, tag_modules))
+
+
+def language_name(path: str | None = None, language_id: str | None = None) -> str | None:
+    """Grammar name from an LSP ``languageId`` (preferred) or the file extension; ``None`` if unknown."""
+    if language_id and language_id in LANGUAGE_IDS:
+        return LANGUAGE_IDS[language_id]
+    if path:
+        return EXTENSIONS.get(PurePath(path).suffix.lower())
+    return None
+
+
+def language_for(path: str | None = None, language_id: str | None = None) -> LanguageSpec | None:
+    """The :class:`LanguageSpec` for a document, or ``None`` (plain text)."""
+    name = language_name(path, language_id)
+    return get_language(name) if name else None
+
+
+def supported_languages() -> list[str]:
+    """Grammar names lfcode knows."""
+    return list(_GRAMMARS)
