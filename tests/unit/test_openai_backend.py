@@ -1,0 +1,99 @@
+"""The OpenAI-compatible HTTP backend: loopback only, streaming, cancellation."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lfcode.backends.base import BackendError, GenerationRequest
+from lfcode.backends.openai_http import OpenAIBackend, is_loopback_url
+
+
+class _Handler(BaseHTTPRequestHandler):
+    pieces = ["return ", "a ", "+ ", "b"]
+    bodies: list[dict] = []
+
+    def log_message(self, *_args) -> None:  # keep the test output clean
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if self.path.endswith("/tokenize"):
+            self._send(json.dumps({"tokens": [1, 2, 3]}).encode(), "application/json")
+            return
+        chunks = []
+        for piece in self.pieces:
+            chunk = {"choices": [{"delta": {"content": piece}}]} if "chat" in self.path else {"choices": [{"text": piece}]}
+            chunks.append(f"data: {json.dumps(chunk)}\n\n")
+        chunks.append("data: [DONE]\n\n")
+        self._send("".join(chunks).encode(), "text/event-stream")
+
+    def _send(self, data: bytes, kind: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Handler.bodies = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("url", ["http://192.168.1.10:8080/v1", "https://api.example.com/v1", "http://10.0.0.1/v1"])
+def test_remote_hosts_are_refused_by_default(url: str) -> None:
+    with pytest.raises(BackendError, match="allow_remote"):
+        OpenAIBackend(url)
+
+
+def test_remote_host_allowed_only_when_the_user_says_so() -> None:
+    assert OpenAIBackend("https://api.example.com/v1", allow_remote=True).base_url == "https://api.example.com/v1"
+
+
+@pytest.mark.parametrize(("url", "loopback"), [("http://localhost:1/v1", True), ("http://127.3.4.5/", True), ("http://[::1]:8/", True), ("http://example.com", False)])
+def test_loopback_detection(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback
+
+
+def test_streams_a_completion_from_a_local_server(server: str) -> None:
+    backend = OpenAIBackend(server)
+    request = GenerationRequest(prompt="def add(a, b):\n    ", max_tokens=8, stop=["\n"])
+    assert "".join(backend.complete(request, threading.Event())) == "return a + b"
+    assert _Handler.bodies[-1]["prompt"] == request.prompt and _Handler.bodies[-1]["stream"] is True
+    assert backend.tokenize("abc") == [1, 2, 3]
+
+
+def test_chat_streams_deltas(server: str) -> None:
+    from lfcode.backends.base import ChatMessage
+
+    backend = OpenAIBackend(server)
+    text = "".join(backend.chat([ChatMessage(role="user", content="hi")], GenerationRequest(prompt=""), threading.Event()))
+    assert text == "return a + b"
+
+
+def test_cancel_stops_reading_the_stream(server: str) -> None:
+    backend = OpenAIBackend(server)
+    cancel = threading.Event()
+    got = []
+    for piece in backend.complete(GenerationRequest(prompt="x"), cancel):
+        got.append(piece)
+        cancel.set()
+    assert got == ["return "]
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    backend = OpenAIBackend("http://127.0.0.1:9/v1")
+    with pytest.raises(BackendError, match="cannot reach"):
+        list(backend.complete(GenerationRequest(prompt="x"), threading.Event()))
