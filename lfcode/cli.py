@@ -131,6 +131,71 @@ def read_source(file: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _model_for(file: Path, model: str | None):
+    """``(settings, backend)`` for a CLI command on ``file``; exits with a message on failure."""
+    from lfcode.backends import BackendError, make_backend
+    from lfcode.settings import load_settings
+
+    layers = load_settings(project_root_of(file), overrides={"model": model} if model else None)
+    for problem in layers.problems:
+        click.echo(str(problem), err=True)
+    _setup_logging(layers.settings.log_level if layers.settings.log_level != "info" else "warning")
+    try:
+        return layers.settings, make_backend(layers.settings)
+    except BackendError as exc:
+        fail(str(exc))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--staged", is_flag=True, help="Review only what is staged (index vs HEAD).")
+@click.option("--range", "revision_range", metavar="A..B", help="Review a range: A..B, A...B (from the merge-base) or A (A..HEAD).")
+@click.option("--base", metavar="BRANCH", help="Review everything since the merge-base with BRANCH, plus local changes.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
+              help="Exit 1 when a finding is at or above this severity.")
+@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+@click.option("--install-hook", is_flag=True, help="Install a git pre-push hook running `lfcode review --fail-on error`.")
+@click.option("--uninstall-hook", is_flag=True, help="Remove the lfcode pre-push hook (restoring a chained one).")
+@click.option("--force", is_flag=True, help="With --install-hook: overwrite what stands in the way.")
+def review(
+    paths: tuple[Path, ...], staged: bool, revision_range: str | None, base: str | None, fmt: str,
+    fail_on: str, model: str | None, install_hook: bool, uninstall_hook: bool, force: bool,
+) -> None:
+    """Review the diff a push would send (or --staged / --range / --base) with the local model.
+
+    Never changes the repository. Exit codes: 0 clean, 1 findings at or above --fail-on,
+    2 usage, git or model error.
+    """
+    from lfcode.backends import BackendError
+    from lfcode.core import hook as hooks
+    from lfcode.core.diff import ReviewError, open_repo
+    from lfcode.core.review import ReviewOptions
+    from lfcode.core.review import review as run_review
+    from lfcode.core.review_text import format_result, is_tty, progress
+
+    here = Path.cwd()
+    try:
+        if install_hook or uninstall_hook:
+            if install_hook and uninstall_hook:
+                fail("--install-hook and --uninstall-hook exclude each other")
+            click.echo(hooks.install_hook(here, force=force) if install_hook else hooks.uninstall_hook(here))
+            return
+        root = Path(open_repo(here).working_tree_dir or here)
+        if sum(bool(x) for x in (staged, revision_range, base)) > 1:
+            fail("use only one of --staged, --range and --base")
+        options = ReviewOptions(staged=staged, range=revision_range, base=base, paths=[str((here / p).resolve()) for p in paths])
+        settings, backend = _model_for(root / "lfcode.toml", model)
+        with progress(sys.stderr) as update:
+            result = run_review(root, options, backend, update)
+    except (ReviewError, BackendError) as exc:
+        fail(str(exc))
+    click.echo(format_result(result, fmt, color=fmt == "text" and is_tty(sys.stdout), tool_version=__version__))
+    from lfcode.core.findings import exit_code
+
+    sys.exit(exit_code(result.findings, fail_on))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="lfcode")

@@ -117,36 +117,16 @@ class LlamaCppBackend:
     def _decode(
         self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: threading.Event
     ) -> Iterator[str]:
-        llama_cpp = self._llama_cpp
-        grammar = None
-        if request.json_schema is not None:
-            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
         with self._lock:
             if cancel.is_set():
                 return
-            llm = self._llm
-            if request.seed is not None:
-                llm.set_seed(request.seed)
-            greedy = request.temperature <= 0
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
-            vocab = llm._model.vocab
             text = ""
             emitted = 0
             stops = [s for s in request.stop if s]
             try:
-                generator = llm.generate(
-                    tokens,
-                    temp=request.temperature,
-                    top_k=1 if greedy else 40,
-                    top_p=1.0 if greedy else 0.95,
-                    min_p=0.0 if greedy else 0.05,
-                    repeat_penalty=1.0,
-                    grammar=grammar,
-                )
-                for count, token in enumerate(generator):
-                    if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
-                        break
-                    text += decoder.decode(llm.detokenize([token], special=True))
+                for piece in self._token_bytes(tokens, request, max_tokens, cancel):
+                    text += decoder.decode(piece)
                     hit = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
                     if hit >= 0:
                         if hit > emitted:
@@ -157,13 +137,44 @@ class LlamaCppBackend:
                     if safe > emitted:
                         yield text[emitted:safe]
                         emitted = safe
-                    if count + 1 >= max_tokens or cancel.is_set():
-                        break
             except (RuntimeError, ValueError) as exc:
                 raise BackendError(f"generation failed: {exc}") from exc
             text += decoder.decode(b"", final=True)
             if not cancel.is_set() and len(text) > emitted:
                 yield text[emitted:]
+
+    def _token_bytes(
+        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: threading.Event
+    ) -> Iterator[bytes]:
+        """Each generated token's bytes; the cancel flag is checked after every token."""
+        llm, llama_cpp = self._llm, self._llama_cpp
+        if request.json_schema is not None and request.temperature <= 0:
+            from lfcode.backends.grammar import decode_json
+
+            yield from decode_json(llm, tokens, request.json_schema, max_tokens, cancel)
+            return
+        grammar = None
+        if request.json_schema is not None:
+            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
+        if request.seed is not None:
+            llm.set_seed(request.seed)
+        greedy = request.temperature <= 0
+        vocab = llm._model.vocab
+        generator = llm.generate(
+            tokens,
+            temp=request.temperature,
+            top_k=1 if greedy else 40,
+            top_p=1.0 if greedy else 0.95,
+            min_p=0.0 if greedy else 0.05,
+            repeat_penalty=1.0,
+            grammar=grammar,
+        )
+        for count, token in enumerate(generator):
+            if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
+                return
+            yield llm.detokenize([token], special=True)
+            if count + 1 >= max_tokens or cancel.is_set():
+                return
 
     def chat(
         self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event

@@ -117,3 +117,14 @@ def test_bad_model_files_give_clear_errors(tmp_path: Path, content: bytes | None
         path.write_bytes(content)
     with pytest.raises(BackendError, match=message):
         LlamaCppBackend(path)
+
+
+def test_greedy_json_schema_output_parses_and_matches_full_grammar_decoding(tiny_backend: LlamaCppBackend) -> None:
+    import json
+
+    schema = {"type": "array", "maxItems": 2, "items": {"type": "object", "properties": {"line": {"type": "integer"}}, "required": ["line"]}}
+    fast = GenerationRequest(prompt="findings: ", max_tokens=60, json_schema=schema)
+    text = "".join(tiny_backend.complete(fast, threading.Event()))
+    assert isinstance(json.loads(text), list)
+    # Plain text generation still works after the grammar path moved the KV cache.
+    assert list(tiny_backend.complete(GenerationRequest(prompt="x", max_tokens=3), threading.Event()))

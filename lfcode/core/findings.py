@@ -1,0 +1,273 @@
+"""Review findings: the pydantic model, the JSON schema the model fills, and post-processing.
+
+The model sees one hunk and answers with a JSON array of at most :data:`MAX_FINDINGS` objects
+(:data:`FINDINGS_SCHEMA`); the schema is deliberately small so that a 270M-parameter model
+constrained by a llama.cpp grammar can fill it. The file path is never asked of the model: it is
+taken from the hunk. Line numbers are new-file line numbers, as shown in the prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from difflib import SequenceMatcher
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lfcode.core.hunks import Hunk
+
+__all__ = [
+    "CATEGORIES",
+    "FINDINGS_SCHEMA",
+    "MAX_FINDINGS",
+    "Category",
+    "FailOn",
+    "Finding",
+    "Severity",
+    "at_or_above",
+    "clamp_to_hunk",
+    "drop_parroted",
+    "exit_code",
+    "merge_duplicates",
+    "parse_model_output",
+    "severity_rank",
+    "sort_findings",
+]
+
+Severity = Literal["error", "warning", "info"]
+Category = Literal["bug", "security", "performance", "style", "test"]
+FailOn = Literal["error", "warning", "info", "never"]
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+CATEGORIES: tuple[str, ...] = ("bug", "security", "performance", "style", "test")
+MAX_FINDINGS = 4
+MAX_MESSAGE = 300
+_RANK = {"info": 1, "warning": 2, "error": 3}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+
+#: JSON Schema (draft 2020-12 subset understood by llama.cpp's schema-to-grammar converter) for
+#: one hunk's answer: ``[{"line": 12, "severity": "error", "category": "bug", "message": "..."}]``.
+FINDINGS_SCHEMA: dict = {
+    "type": "array",
+    "maxItems": MAX_FINDINGS,
+    "items": {
+        "type": "object",
+        "properties": {
+            "line": {"type": "integer", "minimum": 1},
+            "severity": {"enum": list(SEVERITIES)},
+            "category": {"enum": list(CATEGORIES)},
+            "message": {"type": "string", "minLength": 1, "maxLength": 160},
+        },
+        "required": ["line", "severity", "category", "message"],
+        "additionalProperties": False,
+    },
+}
+
+
+def _clean(text: str) -> str:
+    """Drop control characters and terminal escapes (model text is shown in terminals)."""
+    return _CONTROL.sub("", text).strip()
+
+
+class Finding(BaseModel):
+    """One problem found in a change.
+
+    ``path`` is repo-relative with forward slashes; ``line``/``end_line`` are 1-based new-file
+    lines (``end_line`` defaults to ``line`` and is never before it); ``message`` and
+    ``suggestion`` are plain text (control characters removed, ``message`` cut to 300 chars).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    path: str = ""
+    line: int = Field(ge=1)
+    end_line: int | None = None
+    severity: Severity = "warning"
+    category: Category = "bug"
+    message: str = Field(min_length=1)
+    suggestion: str | None = None
+
+    @field_validator("severity", "category", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: object) -> object:
+        return _clean(value)[:MAX_MESSAGE] if isinstance(value, str) else value
+
+    @field_validator("suggestion", mode="before")
+    @classmethod
+    def _suggestion(cls, value: object) -> object:
+        if isinstance(value, str):
+            return _clean(value)[:MAX_MESSAGE * 4] or None
+        return value
+
+    @model_validator(mode="after")
+    def _end(self) -> Finding:
+        if self.end_line is None or self.end_line < self.line:
+            self.end_line = self.line
+        return self
+
+
+def severity_rank(severity: str) -> int:
+    """``info`` 1 < ``warning`` 2 < ``error`` 3; ``never`` (or anything else) is 4."""
+    return _RANK.get(severity, 4)
+
+
+def at_or_above(findings: Iterable[Finding], threshold: FailOn) -> list[Finding]:
+    """Findings whose severity is at least ``threshold`` (none for ``"never"``)."""
+    limit = severity_rank(threshold)
+    return [f for f in findings if severity_rank(f.severity) >= limit]
+
+
+def exit_code(findings: Iterable[Finding], fail_on: FailOn) -> int:
+    """The CLI exit code for a finished review: 1 if a finding reaches ``fail_on``, else 0."""
+    return 1 if at_or_above(findings, fail_on) else 0
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """By path, line, then most severe first."""
+    return sorted(findings, key=lambda f: (f.path, f.line, -severity_rank(f.severity), f.category))
+
+
+def parse_model_output(text: str, path: str) -> tuple[list[Finding], str | None]:
+    """Read a model answer into findings for ``path``.
+
+    Accepts a JSON array of finding objects or an object with a ``"findings"`` array, with any
+    text around it; an answer cut off by the token limit keeps its complete items. Items that do
+    not validate are dropped.
+
+    Returns:
+        ``(findings, note)``; ``note`` is ``None`` when the answer was clean, otherwise it says
+        what was wrong. Never raises.
+    """
+    items, problem = _load(text)
+    if items is None:
+        return [], problem
+    findings: list[Finding] = []
+    bad = 0
+    for item in items:
+        if not isinstance(item, dict):
+            bad += 1
+            continue
+        try:
+            findings.append(Finding.model_validate({**item, "path": path}))
+        except ValidationError:
+            bad += 1
+    if bad:
+        problem = (problem + "; " if problem else "") + f"{bad} malformed finding(s) dropped"
+    return findings, problem
+
+
+def _load(text: str) -> tuple[list | None, str | None]:
+    start = min((i for i in (text.find("["), text.find("{")) if i >= 0), default=-1)
+    if start < 0:
+        return (None, "model answer is not JSON") if text.strip() else ([], None)
+    decoder = json.JSONDecoder()
+    try:
+        value, _ = decoder.raw_decode(text[start:])
+        problem = None
+    except json.JSONDecodeError:
+        value, problem = _salvage(text[start:]), "model answer was cut off or not valid JSON"
+        if value is None:
+            return None, problem
+    if isinstance(value, dict):
+        value = value.get("findings", [value] if "line" in value else None)
+    if not isinstance(value, list):
+        return None, "model answer is not a list of findings"
+    return value, problem
+
+
+def _salvage(text: str) -> list | None:
+    """Keep the complete objects of a truncated array: cut at each ``}`` from the end."""
+    if not text.startswith("["):
+        text = "[" + text
+    cut = len(text)
+    for _ in range(MAX_FINDINGS * 4):
+        cut = text.rfind("}", 0, cut)
+        if cut < 0:
+            return None
+        try:
+            value = json.loads(text[: cut + 1] + "]")
+        except json.JSONDecodeError:
+            continue
+        return value if isinstance(value, list) else None
+    return None
+
+
+def clamp_to_hunk(findings: Iterable[Finding], hunk: Hunk, max_distance: int = 3) -> list[Finding]:
+    """Keep findings on ``hunk``'s changed lines (:attr:`Hunk.changed_lines`).
+
+    A finding within ``max_distance`` lines of a changed line is moved to the nearest one (its
+    span keeps its length but stays inside the hunk); one farther away is dropped. Every kept
+    finding gets ``path = hunk.path``. Returns new objects; the input is not modified.
+    """
+    changed = hunk.changed_lines
+    if not changed:
+        return []
+    last = max(changed)
+    kept: list[Finding] = []
+    for f in findings:
+        nearest = min(changed, key=lambda n: (abs(n - f.line), n))
+        if abs(nearest - f.line) > max_distance:
+            continue
+        span = (f.end_line or f.line) - f.line
+        end = min(nearest + span, max(last, nearest))
+        kept.append(f.model_copy(update={"path": hunk.path, "line": nearest, "end_line": end}))
+    return kept
+
+
+def _norm(message: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", message.lower()).split())
+
+
+def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
+    """Merge findings that say the same thing about the same place.
+
+    Two findings are duplicates when they share ``path`` and either the same ``line`` and
+    ``category``, or the same normalised message (case, punctuation and spacing ignored) on
+    overlapping or adjacent line ranges. The merged finding keeps the most severe severity, the
+    longer message, the first suggestion and the union of the line ranges. Order is by
+    :func:`sort_findings`.
+    """
+    merged: list[Finding] = []
+    for f in sort_findings(findings):
+        for i, m in enumerate(merged):
+            if m.path != f.path:
+                continue
+            same_spot = m.line == f.line and m.category == f.category
+            near = f.line <= (m.end_line or m.line) + 1 and m.line <= (f.end_line or f.line) + 1
+            if same_spot or (near and _norm(m.message) == _norm(f.message)):
+                worse = m if severity_rank(m.severity) >= severity_rank(f.severity) else f
+                merged[i] = worse.model_copy(update={
+                    "line": min(m.line, f.line),
+                    "end_line": max(m.end_line or m.line, f.end_line or f.line),
+                    "message": max(m.message, f.message, key=len),
+                    "suggestion": m.suggestion or f.suggestion,
+                })
+                break
+        else:
+            merged.append(f)
+    return sort_findings(merged)
+
+
+def drop_parroted(
+    findings: Iterable[Finding], examples: Iterable[str], threshold: float = 0.9
+) -> tuple[list[Finding], int]:
+    """Drop findings whose message copies one of the prompt's example messages.
+
+    Small models often repeat a few-shot example word for word whatever the hunk says; such a
+    message says nothing about the hunk. Similarity is :class:`difflib.SequenceMatcher`'s ratio
+    on normalised text (case, punctuation and spacing ignored).
+
+    Returns:
+        ``(kept findings, number dropped)``.
+    """
+    findings = list(findings)
+    normalised = [_norm(e) for e in examples if e.strip()]
+    kept = [f for f in findings
+            if not any(SequenceMatcher(None, _norm(f.message), e).ratio() >= threshold for e in normalised)]
+    return kept, len(findings) - len(kept)

@@ -1,0 +1,108 @@
+"""SARIF 2.1.0 output for a review (OASIS Static Analysis Results Interchange Format v2.1.0).
+
+One ``run`` (§3.14) whose ``tool.driver`` (§3.18, §3.19) is ``lfcode`` with one reporting
+descriptor per finding category (``rules``, §3.19.23, §3.49; ids ``lfcode/bug`` ...). Each finding
+becomes a ``result`` (§3.27) with ``ruleId``/``ruleIndex``, ``level`` (§3.27.10: ``error``,
+``warning``, ``note``), ``message.text`` (§3.11) and one ``physicalLocation`` (§3.29) whose
+``artifactLocation.uri`` (§3.4) is the repo-relative path, percent-encoded, relative to the
+``%SRCROOT%`` base id, and whose ``region`` (§3.30) has 1-based ``startLine``/``endLine``.
+``partialFingerprints`` (§3.27.17) let code-scanning services follow a finding across commits.
+Review notes go to ``invocations[0].toolExecutionNotifications`` (§3.20.21). No ``fixes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from urllib.parse import quote
+
+from lfcode.core.findings import CATEGORIES, Finding
+from lfcode.core.review import ReviewResult
+
+__all__ = ["SARIF_SCHEMA", "SARIF_VERSION", "rule_id", "to_sarif"]
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_RULES = {
+    "bug": ("Bug", "A change that makes the code behave incorrectly.", "error"),
+    "security": ("Security", "A change that introduces a vulnerability.", "error"),
+    "performance": ("Performance", "A change that makes the code needlessly slow or wasteful.",
+                    "warning"),
+    "style": ("Style", "A readability or convention problem in the change.", "note"),
+    "test": ("Test", "Missing, wrong or weakened tests for the change.", "warning"),
+}
+
+
+def rule_id(category: str) -> str:
+    """``"lfcode/<category>"``."""
+    return f"lfcode/{category}"
+
+
+def _rules() -> list[dict]:
+    rules = []
+    for category in CATEGORIES:
+        name, text, level = _RULES[category]
+        rules.append({
+            "id": rule_id(category),
+            "name": name,
+            "shortDescription": {"text": text},
+            "defaultConfiguration": {"level": level},
+            "properties": {"tags": [category]},
+        })
+    return rules
+
+
+def _uri(path: str) -> str:
+    return quote(Path(path).as_posix().lstrip("/"), safe="/")
+
+
+def _result(finding: Finding) -> dict:
+    text = finding.message
+    if finding.suggestion:
+        text += f"\nSuggestion: {finding.suggestion}"
+    key = f"{finding.path}\0{finding.category}\0{' '.join(finding.message.lower().split())}"
+    return {
+        "ruleId": rule_id(finding.category),
+        "ruleIndex": CATEGORIES.index(finding.category),
+        "level": _LEVEL[finding.severity],
+        "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(finding.path), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": finding.line, "endLine": finding.end_line or finding.line},
+            }
+        }],
+        "partialFingerprints": {"lfcodeFinding/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+    }
+
+
+def to_sarif(result: ReviewResult, tool_version: str, *, information_uri: str | None = None) -> dict:
+    """Build a SARIF 2.1.0 log for ``result``.
+
+    Args:
+        result: a finished review.
+        tool_version: lfcode's version string, e.g. ``"0.1.0"``.
+        information_uri: the tool's home page, added as ``informationUri`` when given.
+
+    Returns:
+        A JSON-serialisable dict (``json.dumps`` it); valid against the SARIF 2.1.0 schema.
+    """
+    root = Path(result.root).as_posix() if result.root else ""
+    driver: dict = {"name": "lfcode", "version": tool_version, "rules": _rules()}
+    if information_uri:
+        driver["informationUri"] = information_uri
+    run: dict = {
+        "tool": {"driver": driver},
+        "invocations": [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [
+                {"level": "note", "message": {"text": note}} for note in result.notes
+            ],
+        }],
+        "results": [_result(f) for f in result.findings],
+        "columnKind": "unicodeCodePoints",
+    }
+    if root:
+        run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": "file://" + quote(root.rstrip("/") + "/")}}
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
