@@ -147,6 +147,83 @@ def _model_for(file: Path, model: str | None):
 
 
 @cli.command()
+@click.argument("target", metavar="FILE[:LINE]")
+@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+def explain(target: str, model: str | None) -> None:
+    """Explain the function, method or class at LINE of FILE (1-based), or the whole FILE."""
+    import threading
+
+    from lfcode.backends import BackendError
+    from lfcode.core import explain as explaining
+    from lfcode.core.frameworks import find_project_root
+    from lfcode.core.symbols import module_symbol, symbol_at
+
+    name, _, line = target.rpartition(":") if target.rpartition(":")[2].isdigit() else (target, "", "")
+    file = Path(name)
+    text = read_source(file)
+    if line and not 1 <= int(line) <= text.count("\n") + 1:
+        fail(f"{file} has {text.count(chr(10)) + 1} lines; line {line} does not exist")
+    row = text.split("\n")[int(line) - 1] if line else ""
+    symbol = symbol_at(text, int(line) - 1, len(row) - len(row.lstrip()), str(file)) if line else module_symbol(text, str(file))
+    if symbol is None:
+        fail(f"line {line} of {file} is not inside a function, method or class")
+    _, backend = _model_for(file, model)
+    try:
+        ctx = explaining.build_context(text, symbol, str(file), find_project_root(file))
+        body = explaining.explain(backend, ctx, threading.Event())
+    except (BackendError, explaining.ExplainError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(explaining.render_markdown(ctx, body), nl=False)
+
+
+@cli.command()
+@click.argument("target", metavar="FILE::SYMBOL")
+@click.option("--run", "run_tests", is_flag=True, help="Run the tests (pytest) and keep only the passing ones.")
+@click.option("--write", is_flag=True, help="Append the tests to the test file (created if needed).")
+@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
+    """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them."""
+    import threading
+
+    from lfcode.backends import BackendError
+    from lfcode.core.explain import GenerationCancelled
+    from lfcode.core.frameworks import FrameworkError, detect_framework, find_project_root
+    from lfcode.core.symbols import find_symbol
+    from lfcode.core.testgen import TestgenError, TestPlan, generate_tests, read_existing, write_tests
+    from lfcode.core.verify import VerifyError, verify_generated
+
+    name, _, wanted = target.partition("::")
+    if not wanted:
+        fail("name the symbol as FILE::SYMBOL, e.g. textwrap.py::dedent")
+    file = Path(name)
+    text = read_source(file)
+    symbol = find_symbol(text, wanted, str(file))
+    if symbol is None:
+        fail(f"no function, method or class named {wanted!r} in {file}")
+    root = find_project_root(file)
+    try:
+        framework = detect_framework(file, root, symbol.language)
+    except FrameworkError as exc:
+        fail(str(exc))
+    existing = read_existing(framework)
+    plan = TestPlan(symbol=symbol, source_path=file.resolve(), source_text=text, root=root, framework=framework, existing=existing)
+    _, backend = _model_for(file, model)
+    try:
+        generated = generate_tests(backend, plan, threading.Event())
+        if run_tests:
+            kept, result = verify_generated(plan, generated)
+            click.echo(f"lfcode: {result.summary()}", err=True)
+            if kept is None:
+                fail("no generated test passed; nothing to print", 1)
+            generated = kept
+        click.echo(generated.code.lstrip("\n"), nl=False)
+        if write:
+            click.echo(f"lfcode: wrote {len(generated.tests)} tests to {write_tests(generated, existing)}", err=True)
+    except (BackendError, TestgenError, VerifyError, GenerationCancelled, OSError) as exc:
+        fail(str(exc))
+
+
+@cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--staged", is_flag=True, help="Review only what is staged (index vs HEAD).")
 @click.option("--range", "revision_range", metavar="A..B", help="Review a range: A..B, A...B (from the merge-base) or A (A..HEAD).")

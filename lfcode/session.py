@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from lfcode.backends import Backend, BackendError, make_backend
+from lfcode.context.workspace import Workspace
 from lfcode.core.complete import CompletionInput, CompletionOptions, CompletionResult, complete
 from lfcode.settings import Settings
 
@@ -33,6 +34,27 @@ class ModelState:
     def __init__(self) -> None:
         self.state = "idle"
         self.message = ""
+
+
+class Shown:
+    """The suggestions last answered for a document: the ``prefix``/``suffix`` they were made
+    between and the ``items`` (insert texts)."""
+
+    def __init__(self, prefix: str, suffix: str, items: list[str]) -> None:
+        self.prefix, self.suffix, self.items = prefix, suffix, items
+
+    def typed_ahead(self, source: CompletionInput) -> list[str] | None:
+        """The rest of the shown items once the user typed their start, or ``None``.
+
+        Applies when the text after the cursor is unchanged and the text typed since is the
+        beginning of at least one item that has more to offer.
+        """
+        prefix, suffix = source.prefix, source.suffix
+        if suffix != self.suffix or len(prefix) <= len(self.prefix) or not prefix.startswith(self.prefix):
+            return None
+        typed = prefix[len(self.prefix) :]
+        rest = [item[len(typed) :] for item in self.items if item.startswith(typed) and item[len(typed) :].strip()]
+        return rest or None
 
 
 class Session:
@@ -55,7 +77,9 @@ class Session:
         self._backend: Backend | None = None
         self._loading: asyncio.Future[Backend | None] | None = None
         self._inflight: dict[str, threading.Event] = {}
+        self._shown: dict[str, Shown] = {}
         self.model = ModelState()
+        self.workspace = Workspace()
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -106,14 +130,22 @@ class Session:
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
-        ``delay_ms`` debounces: the call waits that long first and gives up if a newer call with
-        the same ``key`` arrived meanwhile. A newer call cancels this one; cancelling the awaiting
-        task stops the generation within one token. Raises ``asyncio.CancelledError`` when
-        cancelled and :class:`BackendError` when the model fails mid-generation.
+        Typed-ahead reuse: when the user typed the start of the suggestion last answered for
+        ``key`` (and nothing after the cursor changed), the rest of it is the answer, without
+        calling the model (``result.reused``). ``delay_ms`` debounces: the call waits that long
+        first and gives up if a newer call with the same ``key`` arrived meanwhile. A newer call
+        cancels this one; cancelling the awaiting task stops the generation within one token.
+        Raises ``asyncio.CancelledError`` when cancelled and :class:`BackendError` when the model
+        fails mid-generation.
         """
         previous = self._inflight.get(key)
         if previous is not None:
             previous.set()
+        shown = self._shown.get(key)
+        rest = shown.typed_ahead(source) if shown is not None else None
+        if rest is not None:
+            self._shown[key] = Shown(source.prefix, source.suffix, rest)
+            return CompletionResult(items=rest[:n], reused=True)
         cancel = threading.Event()
         self._inflight[key] = cancel
         try:
@@ -130,7 +162,12 @@ class Session:
                 context_tokens=s.context_tokens,
                 fim_template=s.fim_template,
             )
-            return await self._run(complete, backend, source, options, cancel)
+            result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
+            if result.items:
+                self._shown[key] = Shown(source.prefix, source.suffix, list(result.items))
+            else:
+                self._shown.pop(key, None)
+            return result
         except asyncio.CancelledError:
             cancel.set()
             raise
@@ -142,6 +179,10 @@ class Session:
         """Run ``fn(*args)`` in the inference worker (for explain, test generation, review)."""
         return await self._run(fn, *args)
 
+    def forget(self, key: str) -> None:
+        """Drop what was shown for ``key`` (its document closed)."""
+        self._shown.pop(key, None)
+
     async def close(self) -> None:
         """Cancel everything, free the model and stop the worker."""
         for event in self._inflight.values():
@@ -151,4 +192,5 @@ class Session:
         backend, self._backend = self._backend, None
         if backend is not None:
             await self._run(backend.close)
+        self.workspace.close()
         self._executor.shutdown(wait=False, cancel_futures=True)

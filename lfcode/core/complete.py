@@ -10,11 +10,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from lfcode.backends.base import Backend, GenerationRequest
-from lfcode.core.prompt import build_prompt
-from lfcode.core.stopping import CompletionShape, shape_at, trim_completion
+from tree_sitter import Tree
 
-#: Temperatures used for the extra, sampled items of an explicitly invoked completion.
+from lfcode.backends.base import Backend, GenerationRequest
+from lfcode.context.builder import ContextSources
+from lfcode.context.languages import language_for
+from lfcode.context.names import NameContext
+from lfcode.context.syntax import COMMENT_PREFIX
+from lfcode.core.postprocess import SyntaxDocument, postprocess
+from lfcode.core.prompt import build_prompt
+from lfcode.core.stopping import CompletionShape, indent_of, shape_at
+
+#: Temperature of the sampled answers (extra Invoked items and fallback samples).
 SAMPLED_TEMPERATURE = 0.7
 
 
@@ -23,13 +30,16 @@ class CompletionInput:
     """A document and a cursor.
 
     ``offset`` is a code-point index into ``text``; ``path`` is used only for the prompt header and
-    language detection; ``language_id`` is the LSP language identifier (may be empty).
+    language detection; ``language_id`` is the LSP language identifier (may be empty); ``tree`` is
+    ``text`` already parsed by tree-sitter (the server's incremental tree), or ``None`` to parse
+    it here when the language is known.
     """
 
     text: str
     offset: int
     path: str = ""
     language_id: str = ""
+    tree: Tree | None = None
 
     @property
     def prefix(self) -> str:
@@ -42,7 +52,14 @@ class CompletionInput:
 
 @dataclass
 class CompletionOptions:
-    """``n`` suggestions wanted (1 greedy, the rest sampled); token limits are model tokens."""
+    """``n`` suggestions wanted (1 greedy, the rest sampled); token limits are model tokens.
+
+    ``multiline`` forces one line (False) or a block (True); ``None`` decides from the syntax.
+    ``fallback_samples``: at most this many extra answers, sampled only while every answer was
+    dropped or the best one ignores the names the suffix needs (see :func:`complete`);
+    ``check_syntax`` False turns off the tree-sitter parse check and ``guided`` False the
+    suffix-guided answer (both for benchmarks).
+    """
 
     n: int = 1
     max_tokens: int = 128
@@ -50,16 +67,24 @@ class CompletionOptions:
     context_tokens: int = 1024
     fim_template: str | None = None
     seed: int = 0
+    multiline: bool | None = None
+    fallback_samples: int = 2
+    check_syntax: bool = True
+    guided: bool = True
 
 
 @dataclass
 class CompletionResult:
-    """``items`` are distinct, non-blank insert texts, best first; ``shape`` tells how they were cut."""
+    """``items`` are distinct, non-blank insert texts, best first; ``shape`` tells how they were
+    cut; ``raw`` holds every model answer before cleaning (for benchmarks and logs); ``reused``
+    is True when the items are the rest of an earlier suggestion the user typed into."""
 
     items: list[str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
     shape: CompletionShape | None = None
     prompt_tokens: int = 0
     cancelled: bool = False
+    reused: bool = False
 
 
 def generate_one(
@@ -70,7 +95,7 @@ def generate_one(
 ) -> str:
     """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete.
 
-    Returns the raw text produced (possibly cut mid-line; :func:`trim_completion` cleans it).
+    Returns the raw text produced (possibly cut mid-line; :func:`postprocess` cleans it).
     """
     text = ""
     stream = backend.complete(request, cancel)
@@ -86,43 +111,119 @@ def generate_one(
     return text
 
 
+def _guided_start(names: NameContext, prefix: str, suffix: str, scored: list[tuple[int, str]]) -> str | None:
+    """The forced start of a line defining the suffix's first free name (see
+    :meth:`NameContext.guided_start`), at the indentation of the best answer so far, else of
+    the suffix's next code line; the white space already typed is left out."""
+    typed = prefix.rsplit("\n", 1)[-1]
+    following = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "")
+    model = max(scored, key=lambda pair: pair[0])[1] if scored else ""
+    reference = typed + model if model.strip() else following
+    indent = reference[: indent_of(reference)]
+    start = names.guided_start(indent, indent_of(following) > len(indent), following)
+    if start is None or not start.startswith(typed):
+        return None
+    return start[len(typed) :]
+
+
+def _comment_only(text: str, comment: str | None) -> bool:
+    return bool(comment) and all(not ln.strip() or ln.strip().startswith(comment) for ln in text.split("\n"))
+
+
 def complete(
     backend: Backend,
     source: CompletionInput,
     options: CompletionOptions | None = None,
     cancel: threading.Event | None = None,
+    context: ContextSources | None = None,
 ) -> CompletionResult:
     """Suggest up to ``options.n`` completions at ``source.offset``.
+
+    The first answer is greedy, the others sampled at :data:`SAMPLED_TEMPERATURE`. Each raw
+    answer goes through :func:`lfcode.core.postprocess.postprocess`. A one-line answer that is
+    only a comment, at the start of a line, is taken as the model's plan: the line after it is
+    generated and offered instead.
+
+    For one item, when no answer survived or the best one mentions none of the names the suffix
+    needs but nothing defines (:class:`~lfcode.context.names.NameContext`), lfcode first asks
+    for a *guided* answer, greedy from a forced start that defines such a name
+    (:meth:`NameContext.guided_start`; the model still never sees the suffix), then samples up to
+    ``options.fallback_samples`` more answers while that condition holds. The best answer by
+    :meth:`NameContext.score` wins, the earliest on ties (so the greedy one when nothing is
+    better). ``context`` holds the workspace sources (ring buffer, symbol index); without it the
+    prompt uses this file only.
 
     Raises:
         BackendError: the model failed (the caller turns it into a message and an empty result).
     """
     options = options or CompletionOptions()
     cancel = cancel or threading.Event()
+    spec = language_for(source.path, source.language_id)
+    language = spec.name if spec else None
+    doc = SyntaxDocument(source.text, source.offset, spec, source.tree)
+    tree = doc.syntax_tree()
     prefix, suffix = source.prefix, source.suffix
-    shape = shape_at(prefix, suffix)
-    prompt = build_prompt(backend, prefix, suffix, options.context_tokens, options.fim_template, source.path)
+    shape = shape_at(prefix, suffix, tree, options.multiline)
+    prompt = build_prompt(
+        backend, prefix, suffix, options.context_tokens, options.fim_template, source.path,
+        language=language, tree=tree, sources=context,
+    )
     stops = list(prompt.stop) + shape.stop_strings()
     result = CompletionResult(shape=shape, prompt_tokens=prompt.tokens)
-    seen: set[str] = set()
-    for index in range(max(1, options.n)):
-        if cancel.is_set():
-            result.cancelled = True
-            break
-        temperature = options.temperature if index == 0 else max(options.temperature, SAMPLED_TEMPERATURE)
+    names = NameContext(prefix, suffix, language)
+    comment = COMMENT_PREFIX.get(language or "")
+    at_line_start = not prefix.rsplit("\n", 1)[-1].strip()
+    scored: list[tuple[int, str]] = []
+    wanted = max(1, options.n)
+
+    def generate(text: str, index: int) -> str | None:
         request = GenerationRequest(
-            prompt=prompt.text,
+            prompt=text,
             max_tokens=min(options.max_tokens, shape.max_tokens),
-            temperature=temperature,
+            temperature=options.temperature if index == 0 else max(options.temperature, SAMPLED_TEMPERATURE),
             stop=stops,
             seed=options.seed + index,
         )
         raw = generate_one(backend, request, shape, cancel)
         if cancel.is_set():
+            return None
+        result.raw.append(raw)
+        return raw
+
+    def consider(item: str) -> None:
+        if item and item not in (text for _, text in scored):
+            penalty = 1 if _comment_only(item, comment) else 0
+            scored.append((names.score(item) - penalty, item))
+
+    def best_is_suspicious() -> bool:
+        return not scored or names.suspicious(max(scored, key=lambda pair: pair[0])[1])
+
+    guided = options.guided and wanted == 1 and at_line_start
+    for index in range(wanted + max(0, options.fallback_samples) + 1):
+        if index == wanted and guided and best_is_suspicious():
+            start = _guided_start(names, prefix, suffix, scored)
+            if start is not None:
+                raw = generate(prompt.text + start, 0)
+                if raw is None:
+                    result.cancelled = True
+                    break
+                consider(postprocess(start + raw, doc, shape, options.check_syntax))
+        if index >= wanted and scored and (wanted > 1 or not best_is_suspicious()):
+            break
+        if index >= wanted + max(0, options.fallback_samples):
+            break
+        raw = generate(prompt.text, index)
+        if raw is None:
             result.cancelled = True
             break
-        item = trim_completion(raw, prefix, suffix, shape)
-        if item and item not in seen:
-            seen.add(item)
-            result.items.append(item)
+        item = postprocess(raw, doc, shape, options.check_syntax)
+        if item and not shape.multiline and at_line_start and _comment_only(item, comment):
+            follow = generate(prompt.text + raw.split("\n", 1)[0] + "\n", index)
+            if follow is None:
+                result.cancelled = True
+                break
+            item = postprocess(follow, doc, shape, options.check_syntax) or item
+        consider(item)
+    order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))
+    result.items = [scored[i][1] for i in order][:wanted] if wanted == 1 else [text for _, text in scored][:wanted]
     return result

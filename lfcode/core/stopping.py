@@ -1,38 +1,72 @@
-"""When to stop a completion and how to clean it (first cut, text-based).
+"""When to stop a completion and how to cut it to shape.
 
-Mid-line the suggestion is one line; on an empty line it may run a few lines and stops at the
-first line indented less than the cursor's block (a dedent), as llama.vim and Tabby do, or at the
-first blank line after some code (one paragraph at a time keeps the keystroke path short).
+Mid-expression the suggestion is one line; on an empty line it may be a block, which stops at the
+first line indented less than the block (the enclosing block closed), at the first blank line
+after some code (one paragraph at a time keeps the keystroke path short), or at a line repeating
+the suffix's next line (prefix-only models do not see the suffix, so they often write it again).
+llama.vim and Tabby stop blocks on dedent the same way.
+
+The shape comes from the syntax at the cursor: the tree-sitter node around it when a tree is
+given (an empty line inside brackets or an object literal is mid-expression), else the text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tree_sitter import Tree
+
 #: Lines allowed for a block suggestion on an empty line.
 BLOCK_MAX_LINES = 8
 #: Token caps: a single line rarely needs more than this.
 LINE_MAX_TOKENS = 64
+#: Node types whose ``{`` (or brackets) make an empty line mid-expression, not a block.
+EXPRESSION_CONTAINERS = frozenset({
+    "argument_list", "arguments", "parameters", "formal_parameters", "parameter_list",
+    "parenthesized_expression", "list", "tuple", "dictionary", "set", "array", "object",
+    "subscript", "list_comprehension", "dictionary_comprehension", "generator_expression",
+    "initializer_list", "literal_value", "field_initializer_list", "array_initializer",
+    "object_pattern", "array_pattern", "tuple_expression", "array_expression", "composite_literal",
+    "type_arguments", "type_parameters", "template_string", "string", "jsx_element",
+})
+#: Node types that hold statements: an empty line in one of them gets a block.
+BLOCK_CONTAINERS = frozenset({
+    "module", "block", "program", "statement_block", "compound_statement", "class_body",
+    "declaration_list", "field_declaration_list", "source_file", "translation_unit",
+    "interface_body", "enum_body", "switch_body", "case_clause", "switch_case", "default_clause",
+    "expression_case", "match_block", "function_definition", "class_definition",
+    "if_statement", "for_statement", "while_statement", "with_statement", "try_statement",
+    "else_clause", "elif_clause", "except_clause", "finally_clause", "constructor_body",
+})
 
 
-def _indent(line: str) -> int:
+def indent_of(line: str) -> int:
+    """Leading white space of ``line``, in code points."""
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _ends_block(number: int, line: str, before: list[str], indent: int) -> bool:
-    """Line ``number`` ends a block suggestion: a dedent, or a blank line after some code."""
-    if line.strip():
-        return _indent(line) < indent
-    return any(b.strip() for b in before[:number])
+def _ends_block(number: int, line: str, before: list[str], shape: CompletionShape) -> bool:
+    """Line ``number`` ends a block suggestion: a dedent, a blank line after some code, or the
+    suffix's next line written again."""
+    if not line.strip():
+        return any(b.strip() for b in before[:number])
+    if shape.stop_line and ((shape.lead if number == 0 else "") + line).rstrip() == shape.stop_line:
+        return True
+    return number > 0 and indent_of(line) < shape.indent
 
 
 @dataclass(frozen=True)
 class CompletionShape:
-    """``multiline`` suggestions start at ``indent`` columns (code points of leading white space)."""
+    """``multiline`` suggestions keep lines indented at least ``indent`` (code points) and stop
+    before a line equal to ``stop_line`` (the suffix's next code line without trailing white
+    space, may be empty), compared with its indentation; the first line is preceded by
+    ``lead``, the white space already typed before the cursor."""
 
     multiline: bool
     indent: int = 0
     max_lines: int = BLOCK_MAX_LINES
+    stop_line: str = ""
+    lead: str = ""
 
     @property
     def max_tokens(self) -> int:
@@ -46,45 +80,63 @@ class CompletionShape:
         """True once ``text`` already holds everything this shape will keep."""
         if not self.multiline:
             return "\n" in text
-        lines = text.split("\n")
-        complete_lines = lines[:-1]
+        complete_lines = text.split("\n")[:-1]
         if len(complete_lines) >= self.max_lines:
             return True
-        return any(_ends_block(n, line, complete_lines, self.indent) for n, line in enumerate(complete_lines) if n)
+        return any(_ends_block(n, line, complete_lines, self) for n, line in enumerate(complete_lines))
 
 
-def shape_at(prefix: str, suffix: str) -> CompletionShape:
-    """Single line when the cursor line has code before or after it; a block on a blank line."""
+def _in_expression(tree: Tree, byte: int) -> bool:
+    """True when the innermost container around ``byte`` is an expression, not a block."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte)
+    while node is not None:
+        if node.type in EXPRESSION_CONTAINERS and node.start_byte < byte < node.end_byte:
+            return True
+        if node.type in BLOCK_CONTAINERS:
+            return False
+        node = node.parent
+    return False
+
+
+def shape_at(prefix: str, suffix: str, tree: Tree | None = None, multiline: bool | None = None) -> CompletionShape:
+    """The shape of a suggestion between ``prefix`` and ``suffix``.
+
+    One line when the cursor line has code before or after the cursor, or when ``tree`` (the
+    document's tree-sitter tree, optional) puts the cursor inside an expression (call arguments,
+    a list or an object literal spread over lines); else a block. ``multiline`` forces the
+    choice (``None`` decides). A block's indentation floor is the cursor column when the user
+    typed indentation; at column 0 it is the indentation of the suffix's next code line, else the
+    previous code line's (deeper after a line opening a block).
+    """
     line_prefix = prefix.rsplit("\n", 1)[-1]
     line_suffix = suffix.split("\n", 1)[0]
-    if line_prefix.strip() or line_suffix.strip():
+    if multiline is None:
+        multiline = not (line_prefix.strip() or line_suffix.strip())
+        if multiline and tree is not None and _in_expression(tree, len(prefix.encode("utf-8"))):
+            multiline = False
+    if not multiline:
         return CompletionShape(multiline=False)
+    following = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), "")
     indent = len(line_prefix)
     if not line_prefix:
-        # Cursor at column 0 of a blank line: the block's indent is the previous code line's,
-        # deepened after a line that opens a block (":" / "{").
         previous = next((ln for ln in reversed(prefix.split("\n")[:-1]) if ln.strip()), "")
-        indent = _indent(previous) + (4 if previous.rstrip().endswith((":", "{", "(", "[")) else 0)
-    return CompletionShape(multiline=True, indent=indent)
+        opens = previous.rstrip().endswith((":", "{", "(", "["))
+        indent = indent_of(following) if following else indent_of(previous) + (4 if opens else 0)
+    return CompletionShape(multiline=True, indent=indent, stop_line=following.rstrip(), lead=line_prefix)
 
 
 def trim_completion(raw: str, prefix: str, suffix: str, shape: CompletionShape) -> str:
-    """Cut ``raw`` to the shape, drop text the suffix already has, and reject blank results.
+    """Cut ``raw`` to the shape and reject blank results (text the suffix repeats is trimmed by
+    :func:`lfcode.core.postprocess.trim_suffix_overlap`).
 
     Returns ``""`` when nothing useful is left (whitespace only, or equal to what follows).
     """
-    line_suffix = suffix.split("\n", 1)[0]
     if not shape.multiline:
         text = raw.split("\n", 1)[0].rstrip()
-        tail = line_suffix.strip()
-        if tail and text.endswith(tail):
-            text = text[: len(text) - len(tail)].rstrip()
     else:
         kept: list[str] = []
         for number, line in enumerate(raw.split("\n")):
-            if number >= shape.max_lines:
-                break
-            if number > 0 and _ends_block(number, line, kept, shape.indent):
+            if number >= shape.max_lines or _ends_block(number, line, kept, shape):
                 break
             kept.append(line.rstrip())
         while kept and not kept[-1].strip():

@@ -26,6 +26,11 @@ async def suggest(
     except UnsupportedDocument as exc:
         log.info("%s", exc)
         return None, []
+    workspace = ls.session.workspace
+    snapshot = workspace.documents.get(uri)
+    if snapshot is not None and snapshot.text == source.text:
+        source.tree = snapshot.tree  # the incrementally parsed tree of this very text
+    workspace.requested(uri, position.line)
     delay = ls.settings.debounce_ms if debounce else 0
     try:
         result = await ls.session.complete(uri, source, n=n, delay_ms=delay)

@@ -96,9 +96,9 @@ def create_server(
     env: Mapping[str, str] | None = None,
 ) -> LfcodeServer:
     """A fresh server with every lfcode feature registered."""
-    from lfcode.lsp import completion, lifecycle
+    from lfcode.lsp import actions, completion, documents, lifecycle, review
 
     server = LfcodeServer(backend_factory, env)
-    lifecycle.register(server)
-    completion.register(server)
+    for feature in (lifecycle, documents, completion, actions, review):
+        feature.register(server)
     return server

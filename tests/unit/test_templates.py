@@ -29,3 +29,12 @@ def test_missing_value_is_refused(prompt_dir) -> None:
 def test_unknown_value_is_refused(prompt_dir) -> None:
     with pytest.raises(TemplateError, match="colour: Extra inputs"):
         render("t.txt", symbol="f", language="Go", colour="red")
+
+
+def test_every_shipped_template_loads_with_its_placeholders() -> None:
+    names = templates.template_names()
+    assert {"review.txt", "explain.txt", "tests_pytest.txt"} <= set(names)
+    for name in names:
+        template, model = templates.load_template(name)
+        assert template.is_valid()
+        assert set(model.model_fields) == set(template.get_identifiers())

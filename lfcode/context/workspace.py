@@ -1,0 +1,119 @@
+"""Everything the server knows about the workspace for completion context, fed by document events.
+
+:class:`Workspace` ties together the open documents (:class:`~lfcode.context.documents.DocumentStore`,
+one incremental tree each), the ring buffer of recent chunks and the background symbol index. The
+LSP layer calls :meth:`Workspace.opened`/:meth:`changed`/:meth:`saved`/:meth:`closed` on the event
+loop (each is cheap: an incremental reparse at most) and :meth:`Workspace.sources` for a request.
+
+Ring buffer feeding follows llama.vim: a chunk around the last edit when a document is opened,
+saved or closed, and chunks around the cursor when it moved far since the last pick; queued
+chunks enter the ring only at those pauses or after :data:`IDLE_FLUSH_S` without edits, so the
+prompt's beginning stays put while the user types.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from lfcode.context.builder import ContextSources
+from lfcode.context.documents import ChangeRange, DocumentStore, Snapshot
+from lfcode.context.ring import CHUNK_LINES, RingBuffer, chunk_around
+from lfcode.context.symbols import SymbolIndex
+
+#: Seconds without an edit after which queued ring chunks enter the ring.
+IDLE_FLUSH_S = 3.0
+#: The cursor must move this many lines from the last pick before new chunks are picked.
+PICK_DISTANCE = 32
+
+
+class Workspace:
+    """Open documents, ring buffer and symbol index of one server connection.
+
+    Args:
+        index: start a background symbol index (tests and the CLI may not want a thread).
+    """
+
+    def __init__(self, index: bool = True) -> None:
+        self.documents = DocumentStore()
+        self.ring = RingBuffer()
+        self.index: SymbolIndex | None = SymbolIndex() if index else None
+        self.root: Path | None = None
+        self._last_edit_line: dict[str, int] = {}
+        self._last_pick_line: dict[str, int] = {}
+        self._last_change = 0.0
+        self._sources = ContextSources(ring=self.ring, index=self.index)
+
+    def start(self, root: Path | None) -> None:
+        """Index ``root``'s files in the background (idempotent)."""
+        self.root = root
+        if self.index is not None:
+            self.index.start(root)
+
+    def opened(self, uri: str, text: str, language_id: str, path: str, version: int) -> Snapshot:
+        """A document was opened: parse it, index it, and note the chunk at its top."""
+        snap = self.documents.open(uri, text, language_id, path, version)
+        if self.index is not None:
+            self.index.update_document(snap)
+        self.ring.pick(chunk_around(path or uri, text, CHUNK_LINES // 2))
+        self.ring.flush()
+        return snap
+
+    def changed(self, uri: str, changes: Iterable[tuple[ChangeRange, str]], version: int, expected: str | None = None) -> Snapshot | None:
+        """Apply content changes incrementally; ``expected`` is the editor's text after them (a
+        mismatch, which should not happen, resets the document with a full parse)."""
+        changes = list(changes)
+        snap = self.documents.change(uri, changes, version)
+        if snap is None:
+            return None
+        if expected is not None and snap.text != expected:
+            snap = self.documents.reset(uri, expected, version)
+        last = next((r for r, _ in reversed(changes) if r is not None), None)
+        if last is not None:
+            self._last_edit_line[uri] = last[0][0]
+        self._last_change = time.monotonic()
+        if self.index is not None and snap is not None:
+            self.index.update_document(snap)
+        return snap
+
+    def saved(self, uri: str) -> None:
+        """A document was saved: re-index its file and keep a chunk of it."""
+        snap = self.documents.get(uri)
+        if snap is not None:
+            self.ring.pick(chunk_around(snap.path or uri, snap.text, self._last_edit_line.get(uri, 0)))
+            self.ring.flush()
+            if self.index is not None and snap.path:
+                self.index.refresh_file(snap.path)
+
+    def closed(self, uri: str) -> None:
+        """A document was closed: keep a chunk around its last edit, forget its tree."""
+        snap = self.documents.close(uri)
+        if snap is not None:
+            self.ring.pick(chunk_around(snap.path or uri, snap.text, self._last_edit_line.get(uri, 0)))
+            self.ring.flush()
+        if self.index is not None:
+            self.index.forget_document(uri)
+        self._last_edit_line.pop(uri, None)
+        self._last_pick_line.pop(uri, None)
+
+    def requested(self, uri: str, line: int) -> None:
+        """A completion was asked at 0-based ``line``: pick chunks when the cursor moved far, and
+        let queued chunks in when the user has been idle."""
+        snap = self.documents.get(uri)
+        if snap is not None and abs(line - self._last_pick_line.get(uri, line - PICK_DISTANCE - 1)) > PICK_DISTANCE:
+            self._last_pick_line[uri] = line
+            self.ring.pick(chunk_around(snap.path or uri, snap.text, line - CHUNK_LINES))
+            self.ring.pick(chunk_around(snap.path or uri, snap.text, line + CHUNK_LINES))
+        if time.monotonic() - self._last_change >= IDLE_FLUSH_S:
+            self.ring.flush()
+
+    def close(self) -> None:
+        """Stop the background indexing."""
+        if self.index is not None:
+            self.index.close()
+
+    def sources(self) -> ContextSources:
+        """The context sources for one request (shares the token-count cache between requests)."""
+        self._sources.root = self.root
+        return self._sources

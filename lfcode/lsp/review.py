@@ -1,0 +1,114 @@
+"""The ``lfcode.review`` command: review the workspace's changes and publish diagnostics.
+
+It runs the same :func:`lfcode.core.review.review` as ``lfcode review`` in the inference worker,
+reports cancellable ``$/progress`` per hunk, and publishes every finding as a diagnostic with
+source ``lfcode`` (LSP 3.17 §textDocument/publishDiagnostics) on the changed files. The next run
+clears the diagnostics of the previous one. Arguments: ``[{"workspaceFolder": uri}]`` or nothing
+(the workspace root). Returns ``{"findings": [...], "notes": [...]}`` (the findings as in
+``lfcode review --format json``), or ``None`` after an error shown with ``window/showMessage``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from lfcode.backends import BackendError
+from lfcode.core.diff import ReviewError
+from lfcode.core.findings import Finding
+from lfcode.core.review import ReviewOptions, ReviewResult, review
+from lfcode.lsp.actions import Job, UserError
+from lfcode.lsp.server import LfcodeServer
+
+REVIEW_COMMAND = "lfcode.review"
+#: A review of many hunks on a laptop can take minutes; past this it is stopped.
+REVIEW_TIMEOUT_S = 1800
+
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+}
+
+
+def diagnostic(finding: Finding) -> types.Diagnostic:
+    """A finding as an LSP diagnostic (0-based lines; the whole of each line)."""
+    start = max(finding.line - 1, 0)
+    end = max((finding.end_line or finding.line) - 1, start)
+    message = finding.message + (f"\nSuggestion: {finding.suggestion}" if finding.suggestion else "")
+    return types.Diagnostic(
+        range=types.Range(start=types.Position(line=start, character=0), end=types.Position(line=end + 1, character=0)),
+        severity=_SEVERITY.get(finding.severity, types.DiagnosticSeverity.Information),
+        source="lfcode",
+        code=f"lfcode/{finding.category}",
+        message=message,
+    )
+
+
+def _folder(ls: LfcodeServer, args: tuple[Any, ...]) -> Path:
+    first = args[0] if args else None
+    uri = first.get("workspaceFolder") if isinstance(first, dict) else None
+    path = to_fs_path(uri) if isinstance(uri, str) else None
+    folder = Path(path) if path else ls.project_root
+    if folder is None:
+        raise UserError("open a folder (a git repository) to review its changes")
+    return folder
+
+
+def publish(ls: LfcodeServer, result: ReviewResult, published: set[str]) -> set[str]:
+    """Publish the findings per file and clear files of the previous run; returns the new URI set."""
+    root = Path(result.root)
+    by_uri: dict[str, list[types.Diagnostic]] = {}
+    for path in result.paths:
+        by_uri.setdefault(from_fs_path(str(root / path)) or "", [])
+    for finding in result.findings:
+        uri = from_fs_path(str(root / finding.path)) or ""
+        by_uri.setdefault(uri, []).append(diagnostic(finding))
+    for uri in published - set(by_uri):
+        by_uri[uri] = []
+    for uri, diagnostics in by_uri.items():
+        if uri:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+    return {uri for uri, diagnostics in by_uri.items() if diagnostics}
+
+
+async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The ``lfcode.review`` command (see the module docstring)."""
+    folder = _folder(ls, args)
+    backend = await ls.session.backend()
+    if backend is None:
+        raise UserError(f"the model is not available: {ls.session.model.message}")
+    async with Job(ls, "lfcode: Review changes") as job:
+
+        def progress(done: int, total: int) -> None:
+            job.report_threadsafe(f"{done}/{total} hunks")
+
+        result = await job.run(
+            ls.session.run_blocking(review, folder, ReviewOptions(), backend, progress, job.cancel), REVIEW_TIMEOUT_S
+        )
+        count = len(result.findings)
+        job.end_message = f"{count} finding{'s' if count != 1 else ''}"
+    previous = getattr(ls, "review_published", set())
+    ls.review_published = publish(ls, result, previous)
+    level = types.MessageType.Warning if count else types.MessageType.Info
+    ls.window_show_message(
+        types.ShowMessageParams(type=level, message=f"lfcode: review found {count} finding(s) in {result.hunks_reviewed} hunk(s)")
+    )
+    return {"findings": [f.model_dump() for f in result.findings], "notes": result.notes}
+
+
+def register(server: LfcodeServer) -> None:
+    """Register ``lfcode.review`` on ``server``."""
+
+    @server.command(REVIEW_COMMAND)
+    async def review_command(ls: LfcodeServer, *args: Any) -> Any:
+        try:
+            return await run_review(ls, args)
+        except UserError as exc:
+            ls.window_show_message(types.ShowMessageParams(type=exc.level, message=f"lfcode: {exc}"))
+        except (ReviewError, BackendError) as exc:
+            ls.show_error(f"review failed: {exc}")
+        return None

@@ -1,0 +1,92 @@
+"""Symbol index: tags.scm definitions with signatures and docs, background indexing, mtime cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lfcode.context.documents import DocumentStore
+from lfcode.context.languages import get_language
+from lfcode.context.symbols import SymbolIndex, extract_definitions, workspace_files
+
+
+def definitions(name: str, source: str) -> dict[str, object]:
+    spec = get_language(name)
+    data = source.encode()
+    return {d.name: d for d in extract_definitions(spec, spec.parser().parse(data), data, f"x.{name}")}
+
+
+def test_python_signature_and_docstring() -> None:
+    found = definitions("python", 'class Shape(Base):\n    """A shape."""\n\n    def area(self, scale: float = 1.0) -> float:\n        """Area in m².\n\n        More.\n        """\n        return 0.0\n')
+    assert found["Shape"].signature == "class Shape(Base):"
+    assert found["Shape"].doc == '"""A shape."""'
+    area = found["area"]
+    assert area.kind == "function" and area.line == 3
+    assert area.signature == "    def area(self, scale: float = 1.0) -> float:"
+    assert area.doc.startswith('"""Area in m².')
+
+
+@pytest.mark.parametrize("name,source,symbol,signature", [
+    ("go", "package m\n// Add adds.\nfunc Add(a int, b int) int {\n\treturn a + b\n}\n", "Add", "func Add(a int, b int) int"),
+    ("rust", "/// Adds.\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n", "add", "fn add(a: i32, b: i32) -> i32"),
+    ("java", "class M {\n    int add(int a, int b) { return a + b; }\n}\n", "add", "    int add(int a, int b)"),
+    ("javascript", "/** Adds. */\nfunction add(a, b) {\n  return a + b;\n}\n", "add", "function add(a, b)"),
+])
+def test_signatures_stop_at_the_body(name: str, source: str, symbol: str, signature: str) -> None:
+    found = definitions(name, source)
+    assert found[symbol].signature == signature
+
+
+def test_go_doc_comment_comes_from_the_tags_query() -> None:
+    found = definitions("go", "package m\n// Add adds two ints.\nfunc Add(a int, b int) int {\n\treturn a + b\n}\n")
+    assert "Add adds two ints." in found["Add"].doc
+
+
+def test_workspace_files_skip_hidden_and_dependency_folders(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("def a(): pass\n")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "b.js").write_text("function b() {}\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.py").write_text("def c(): pass\n")
+    (tmp_path / "notes.txt").write_text("x")
+    assert workspace_files(tmp_path) == [tmp_path / "src" / "a.py"]
+
+
+def test_background_index_finds_workspace_definitions_and_honours_mtime(tmp_path: Path) -> None:
+    module = tmp_path / "util.py"
+    module.write_text("def helper(x, y):\n    return x\n")
+    index = SymbolIndex()
+    index.start(tmp_path)
+    assert index.wait_idle()
+    assert [d.signature for d in index.lookup(["helper", "missing"])] == ["def helper(x, y):"]
+    # Same mtime: the cached definitions stay, even though the content changed.
+    stat = module.stat()
+    module.write_text("def other(z):\n    return z\n")
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    index.refresh_file(str(module))
+    assert index.wait_idle()
+    assert index.lookup(["helper"]) and not index.lookup(["other"])
+    # A new mtime: re-indexed.
+    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    index.refresh_file(str(module))
+    assert index.wait_idle()
+    assert not index.lookup(["helper"]) and index.lookup(["other"])
+
+
+def test_open_documents_override_their_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("def old(): pass\n")
+    index = SymbolIndex()
+    index.start(tmp_path)
+    assert index.wait_idle()
+    store = DocumentStore()
+    snap = store.open(path.as_uri(), "def new(a): pass\n", "python", str(path))
+    index.update_document(snap)
+    assert index.wait_idle()
+    assert index.lookup(["new"])[0].signature == "def new(a):"
+    assert not index.lookup(["old"])
+    index.forget_document(path.as_uri())
+    assert index.lookup(["old"]) and not index.lookup(["new"])
