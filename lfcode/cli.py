@@ -105,13 +105,7 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     _setup_logging(settings.log_level if settings.log_level != "info" else "warning")
     try:
         backend = make_backend(settings)
-        options = CompletionOptions(
-            n=count,
-            max_tokens=settings.max_tokens,
-            temperature=settings.temperature,
-            context_tokens=settings.context_tokens,
-            fim_template=settings.fim_template,
-        )
+        options = CompletionOptions.from_settings(settings, count)
         result = run_complete(backend, CompletionInput(text, offset, str(file)), options)
     except (BackendError, ValueError) as exc:
         fail(str(exc))

@@ -154,14 +154,7 @@ class Session:
             backend = await self.backend()
             if backend is None or cancel.is_set():
                 return CompletionResult(cancelled=cancel.is_set())
-            s = self.settings
-            options = CompletionOptions(
-                n=n,
-                max_tokens=s.max_tokens,
-                temperature=s.temperature,
-                context_tokens=s.context_tokens,
-                fim_template=s.fim_template,
-            )
+            options = CompletionOptions.from_settings(self.settings, n)
             result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
             if result.items:
                 self._shown[key] = Shown(source.prefix, source.suffix, list(result.items))

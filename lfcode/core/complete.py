@@ -20,6 +20,7 @@ from lfcode.context.syntax import COMMENT_PREFIX
 from lfcode.core.postprocess import SyntaxDocument, postprocess
 from lfcode.core.prompt import build_prompt
 from lfcode.core.stopping import CompletionShape, indent_of, shape_at
+from lfcode.settings import Settings
 
 #: Temperature of the sampled answers (extra Invoked items and fallback samples).
 SAMPLED_TEMPERATURE = 0.7
@@ -71,6 +72,17 @@ class CompletionOptions:
     fallback_samples: int = 2
     check_syntax: bool = True
     guided: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, n: int = 1) -> CompletionOptions:
+        """Options for ``n`` suggestions from lfcode's :class:`~lfcode.settings.Settings`."""
+        return cls(
+            n=n,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            context_tokens=settings.context_tokens,
+            fim_template=settings.fim_template,
+        )
 
 
 @dataclass

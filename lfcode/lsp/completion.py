@@ -29,7 +29,9 @@ async def suggest(
     workspace = ls.session.workspace
     snapshot = workspace.documents.get(uri)
     if snapshot is not None and snapshot.text == source.text:
-        source.tree = snapshot.tree  # the incrementally parsed tree of this very text
+        # The incrementally parsed tree of this very text; a copy (O(1) in tree-sitter), because the
+        # next didChange edits the original on the event loop while the worker reads this one.
+        source.tree = snapshot.tree.copy() if snapshot.tree is not None else None
     workspace.requested(uri, position.line)
     delay = ls.settings.debounce_ms if debounce else 0
     try:
