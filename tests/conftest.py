@@ -15,7 +15,14 @@ STDLIB_TEXTWRAP = Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py"
 
 
 def server_command(*extra: str) -> list[str]:
-    """How the tests start the real server: the installed package, through ``python -m``."""
+    """How the tests start the real server: the installed ``lfcode`` console script.
+
+    The script imports the *installed* package (its folder, not the repository, is first on
+    ``sys.path``), so the end-to-end tests also check the packaging, prompts included.
+    """
+    script = Path(sys.executable).with_name("lfcode")
+    if script.is_file():
+        return [str(script), "serve", *extra]
     return [sys.executable, "-m", "lfcode", "serve", *extra]
 
 
