@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from lfcode import __version__
+from lfcode.terminal import clean
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -39,9 +40,15 @@ def project_root_of(path: Path) -> Path:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print ``lfcode: message`` on stderr and exit with ``code``."""
-    click.echo(f"lfcode: {message}", err=True)
+    """Print ``lfcode: message`` on stderr (cleaned of escape sequences) and exit with ``code``."""
+    note(f"lfcode: {message}")
     sys.exit(code)
+
+
+def note(message: object) -> None:
+    """Print one line on stderr through :func:`lfcode.terminal.clean`: file names may hold escape
+    sequences or newlines, which are shown escaped."""
+    click.echo(clean(message), err=True)
 
 
 def _setup_logging(level: str) -> None:
@@ -89,7 +96,6 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     from lfcode.backends import BackendError, make_backend
     from lfcode.core.complete import CompletionInput, CompletionOptions
     from lfcode.core.complete import complete as run_complete
-    from lfcode.settings import load_settings
 
     text = read_source(file)
     lines = text.split("\n")
@@ -98,11 +104,8 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     if col > len(lines[line - 1]) + 1:
         fail(f"line {line} of {file} has {len(lines[line - 1])} characters; column {col} is past its end")
     offset = sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
-    layers = load_settings(project_root_of(file), overrides={"model": model} if model else None)
-    for problem in layers.problems:
-        click.echo(str(problem), err=True)
-    settings = layers.settings
-    _setup_logging(settings.log_level if settings.log_level != "info" else "warning")
+    settings = _settings_for(file, model)
+    _warn_remote(settings)
     try:
         backend = make_backend(settings)
         options = CompletionOptions.from_settings(settings, count)
@@ -111,13 +114,27 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
         fail(str(exc))
     if not result.items:
         fail("no suggestion at this position", 1)
-    click.echo("\n\n".join(result.items))
+    click.echo(clean("\n\n".join(result.items), newlines=True))
+
+
+#: Largest file the CLI reads, bytes (the server's cap on documents is the same).
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
 
 def read_source(file: Path) -> str:
-    """Read a text file for the CLI, exiting with a clear message when it is missing or binary."""
+    """Read a text file for the CLI, exiting with a clear message (code 2) when it is missing, not
+    a regular file (a FIFO or ``/dev/zero`` behind a symbolic link), over
+    :data:`MAX_SOURCE_BYTES`, or binary."""
+    import stat
+
     try:
-        data = file.read_bytes()
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode):
+            fail(f"{file} is not a regular file")
+        if info.st_size > MAX_SOURCE_BYTES:
+            fail(f"{file} is {info.st_size / 2**20:.1f} MiB; lfcode reads files up to {MAX_SOURCE_BYTES >> 20} MiB")
+        with file.open("rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror or exc}")
     if b"\x00" in data[:8192]:
@@ -125,19 +142,36 @@ def read_source(file: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _model_for(file: Path, model: str | None):
-    """``(settings, backend)`` for a CLI command on ``file``; exits with a message on failure."""
-    from lfcode.backends import BackendError, make_backend
+def _settings_for(file: Path, model: str | None):
+    """The settings for a CLI command on ``file`` (problems printed on stderr, logging set up)."""
     from lfcode.settings import load_settings
 
     layers = load_settings(project_root_of(file), overrides={"model": model} if model else None)
     for problem in layers.problems:
-        click.echo(str(problem), err=True)
+        note(problem)
     _setup_logging(layers.settings.log_level if layers.settings.log_level != "info" else "warning")
+    return layers.settings
+
+
+def _model_for(file: Path, model: str | None):
+    """``(settings, backend)`` for a CLI command on ``file``; exits with a message on failure."""
+    from lfcode.backends import BackendError, make_backend
+
+    settings = _settings_for(file, model)
+    _warn_remote(settings)
     try:
-        return layers.settings, make_backend(layers.settings)
+        return settings, make_backend(settings)
     except BackendError as exc:
         fail(str(exc))
+
+
+def _warn_remote(settings) -> None:
+    """Say so on stderr when the user's settings send code off this machine."""
+    from lfcode.backends import remote_host
+
+    host = remote_host(settings)
+    if host:
+        note(f"lfcode: code is sent to {host} (allow_remote is on in your settings)")
 
 
 @cli.command()
@@ -167,7 +201,7 @@ def explain(target: str, model: str | None) -> None:
         body = explaining.explain(backend, ctx, threading.Event())
     except (BackendError, explaining.ExplainError, ValueError) as exc:
         fail(str(exc))
-    click.echo(explaining.render_markdown(ctx, body), nl=False)
+    click.echo(clean(explaining.render_markdown(ctx, body), newlines=True), nl=False)
 
 
 @cli.command()
@@ -184,7 +218,7 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
     from lfcode.core.frameworks import FrameworkError, detect_framework, find_project_root
     from lfcode.core.symbols import find_symbol
     from lfcode.core.testgen import TestgenError, TestPlan, generate_tests, read_existing, write_tests
-    from lfcode.core.verify import VerifyError, verify_generated
+    from lfcode.core.verify import SandboxUnavailable, VerifyError, mark_not_run, verify_generated
 
     name, _, wanted = target.partition("::")
     if not wanted:
@@ -201,18 +235,24 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
         fail(str(exc))
     existing = read_existing(framework)
     plan = TestPlan(symbol=symbol, source_path=file.resolve(), source_text=text, root=root, framework=framework, existing=existing)
-    _, backend = _model_for(file, model)
+    settings, backend = _model_for(file, model)
     try:
         generated = generate_tests(backend, plan, threading.Event())
         if run_tests:
-            kept, result = verify_generated(plan, generated)
-            click.echo(f"lfcode: {result.summary()}", err=True)
-            if kept is None:
-                fail("no generated test passed; nothing to print", 1)
-            generated = kept
-        click.echo(generated.code.lstrip("\n"), nl=False)
+            try:
+                kept, result = verify_generated(plan, generated, sandbox=settings.sandbox)
+            except SandboxUnavailable as exc:
+                note(f"lfcode: {exc}")
+                note(f"lfcode: {len(generated.tests)} tests, not run (only checked to parse)")
+                generated = mark_not_run(generated)
+            else:
+                note(f"lfcode: {result.summary()}")
+                if kept is None:
+                    fail("no generated test passed; nothing to print", 1)
+                generated = kept
+        click.echo(clean(generated.code.lstrip("\n"), newlines=True), nl=False)
         if write:
-            click.echo(f"lfcode: wrote {len(generated.tests)} tests to {write_tests(generated, existing)}", err=True)
+            note(f"lfcode: wrote {len(generated.tests)} tests to {write_tests(generated, existing)}")
     except (BackendError, TestgenError, VerifyError, GenerationCancelled, OSError) as exc:
         fail(str(exc))
 
@@ -236,12 +276,13 @@ def review(
     """Review the diff a push would send (or --staged / --range / --base) with the local model.
 
     Never changes the repository. Exit codes: 0 clean, 1 findings at or above --fail-on,
-    2 usage, git or model error.
+    2 usage, git or model error. The review fails closed: when the model is unavailable or no
+    hunk got a readable answer it exits 2, so a pre-push hook blocks, unless --fail-on never.
     """
-    from lfcode.backends import BackendError
+    from lfcode.backends import BackendError, make_backend
     from lfcode.core import hook as hooks
     from lfcode.core.diff import ReviewError, open_repo
-    from lfcode.core.review import ReviewOptions
+    from lfcode.core.review import ReviewIncomplete, ReviewOptions
     from lfcode.core.review import review as run_review
     from lfcode.core.review_text import format_result, is_tty, progress
 
@@ -250,16 +291,23 @@ def review(
         if install_hook or uninstall_hook:
             if install_hook and uninstall_hook:
                 fail("--install-hook and --uninstall-hook exclude each other")
-            click.echo(hooks.install_hook(here, force=force) if install_hook else hooks.uninstall_hook(here))
+            click.echo(clean(hooks.install_hook(here, force=force) if install_hook else hooks.uninstall_hook(here), newlines=True))
             return
         root = Path(open_repo(here).working_tree_dir or here)
         if sum(bool(x) for x in (staged, revision_range, base)) > 1:
             fail("use only one of --staged, --range and --base")
         options = ReviewOptions(staged=staged, range=revision_range, base=base, paths=[str((here / p).resolve()) for p in paths])
-        settings, backend = _model_for(root / "lfcode.toml", model)
+        settings = _settings_for(root / "lfcode.toml", model)
+        _warn_remote(settings)
+        backend = make_backend(settings)
         with progress(sys.stderr) as update:
             result = run_review(root, options, backend, update)
-    except (ReviewError, BackendError) as exc:
+    except (ReviewIncomplete, BackendError) as exc:
+        if fail_on == "never":
+            note(f"lfcode: nothing was reviewed ({exc}); --fail-on never lets this pass")
+            sys.exit(0)
+        fail(f"nothing was reviewed: {exc}. Blocking (exit 2); pass --fail-on never to go ahead without a review")
+    except ReviewError as exc:
         fail(str(exc))
     click.echo(format_result(result, fmt, color=fmt == "text" and is_tty(sys.stdout), tool_version=__version__))
     from lfcode.core.findings import exit_code

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from lfcode.backends import Backend, BackendError, make_backend
+from lfcode.backends import Backend, BackendError, make_backend, remote_host
 from lfcode.context.workspace import Workspace
 from lfcode.core.complete import CompletionInput, CompletionOptions, CompletionResult, complete
 from lfcode.settings import Settings
@@ -34,6 +34,8 @@ class ModelState:
     def __init__(self) -> None:
         self.state = "idle"
         self.message = ""
+        #: The host code is sent to when the user pointed the HTTP backend off this machine.
+        self.remote: str | None = None
 
 
 class Shown:
@@ -102,6 +104,9 @@ class Session:
         caps = backend.capabilities
         self.model.state = "ready"
         self.model.message = f"{caps.name} ready (n_ctx {caps.n_ctx}, FIM: {caps.fim.family if caps.fim else 'none'})"
+        self.model.remote = remote_host(self.settings)
+        if self.model.remote:
+            self.model.message += f"; code is sent to {self.model.remote} (allow_remote is on)"
         return backend
 
     async def backend(self) -> Backend | None:

@@ -11,6 +11,13 @@ Sources, later ones winning (see :func:`load_settings`):
 
 An invalid value never stops lfcode: that key keeps its default and a :class:`SettingsProblem`
 names the key, the source and the reason, so the server can show it with ``window/showMessage``.
+
+Trust levels: the project's files (layer 3) come with a repository someone else wrote, so they
+may tune quality knobs but never set a :data:`MACHINE_KEYS` key, one that decides where code goes
+or what runs (the backend, the model, a server URL, the sandbox, the fake backend's files).
+Those are honoured only from the user's config, the environment and the editor's settings; a
+project file that sets one is ignored with one problem naming the keys, the file and where to
+set them instead. This follows VS Code's workspace-trust convention (``"scope": "machine"``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,12 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 ENV_PREFIX = "LFCODE_"
+
+#: Keys a repository's own files may not set: they choose where code is sent, what is loaded,
+#: executed or written. Honoured from the user's config, ``LFCODE_*`` and the editor only.
+MACHINE_KEYS = frozenset(
+    {"backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record"}
+)
 
 
 class Settings(BaseModel):
@@ -49,7 +62,11 @@ class Settings(BaseModel):
     openai_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server")
     allow_remote: bool = Field(False, description="let the HTTP backend reach a non-loopback host")
     verify_tests: bool = Field(True, description="run generated pytest tests, keep passing ones")
+    sandbox: Literal["required", "off"] = Field(
+        "required", description='"off" runs generated tests without OS isolation (not recommended)'
+    )
     fake_script: str | None = Field(None, description="JSON script for the fake backend (tests)")
+    fake_record: str | None = Field(None, description="JSON-lines file the fake backend appends to (tests)")
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -67,13 +84,20 @@ class Settings(BaseModel):
 
 
 class SettingsProblem(BaseModel):
-    """One rejected value: which ``key``, from which ``source``, and ``reason`` in plain words."""
+    """One rejected value: which ``key``, from which ``source``, and ``reason`` in plain words.
+
+    ``kind`` is ``"invalid"`` (a bad value: the key keeps its default) or ``"untrusted"`` (a
+    machine-level key set by a project file: ignored; ``reason`` says where to set it instead).
+    """
 
     key: str
     source: str
     reason: str
+    kind: Literal["invalid", "untrusted"] = "invalid"
 
     def __str__(self) -> str:
+        if self.kind == "untrusted":
+            return f"lfcode: ignored {self.key} from {self.source}: {self.reason}"
         return f"lfcode: setting '{self.key}' from {self.source} is invalid ({self.reason}); using the default"
 
 
@@ -120,7 +144,7 @@ def env_config(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-_NULLABLE = {"n_threads", "fim_template", "fake_script"}
+_NULLABLE = {"n_threads", "fim_template", "fake_script", "fake_record"}
 
 
 class SettingsLayers:
@@ -130,19 +154,30 @@ class SettingsLayers:
     layer on top (for ``initializationOptions`` and ``didChangeConfiguration``).
     """
 
-    def __init__(self, layers: list[tuple[str, Mapping[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        layers: list[tuple[str, Mapping[str, Any]]] | None = None,
+        untrusted: Mapping[str, str] | None = None,
+    ) -> None:
+        """``untrusted`` maps the source names of project layers to the advice shown when one
+        sets a :data:`MACHINE_KEYS` key (where to set it instead); other layers are trusted."""
         self.layers: list[tuple[str, dict[str, Any]]] = []
         self.problems: list[SettingsProblem] = []
         self.values: dict[str, Any] = {}
         for source, raw in layers or []:
-            self._apply(source, raw)
+            self._apply(source, raw, (untrusted or {}).get(source))
         self.settings = Settings(**self.values)
 
-    def _apply(self, source: str, raw: Mapping[str, Any]) -> None:
-        self.layers.append((source, dict(raw)))
+    def _apply(self, source: str, raw: Mapping[str, Any], untrusted: str | None = None) -> None:
         if not isinstance(raw, Mapping):
             self.problems.append(SettingsProblem(key="*", source=source, reason="not a table of settings"))
             return
+        self.layers.append((source, dict(raw)))
+        if untrusted is not None:
+            refused = sorted(str(key) for key in raw if key in MACHINE_KEYS)
+            if refused:
+                self.problems.append(SettingsProblem(key=", ".join(refused), source=source, reason=untrusted, kind="untrusted"))
+            raw = {key: value for key, value in raw.items() if key not in MACHINE_KEYS}
         for key, value in raw.items():
             if key not in Settings.model_fields:
                 self.problems.append(SettingsProblem(key=str(key), source=source, reason="unknown key"))
@@ -166,6 +201,14 @@ class SettingsLayers:
         return new
 
 
+def untrusted_advice(user_config: Path) -> str:
+    """Why a project file may not set a machine-level key, and where to set it instead."""
+    return (
+        "a repository's own files may not choose the model, the backend, a server or what lfcode runs; "
+        f"set these in {user_config}, as LFCODE_<KEY> environment variables, or in your editor's user settings"
+    )
+
+
 def load_settings(
     project_root: Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -184,15 +227,17 @@ def load_settings(
             layers.append((str(user), _read_toml(user)))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         problems.append(SettingsProblem(key="*", source=str(user), reason=f"cannot read: {exc}"))
+    untrusted: dict[str, str] = {}
     try:
         project = project_config(project_root)
         if project:
             layers.append(project)
+            untrusted[project[0]] = untrusted_advice(user)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         problems.append(SettingsProblem(key="*", source=str(project_root), reason=f"cannot read: {exc}"))
     layers.append(("environment", env_config(env)))
     if overrides:
         layers.append(("command line", overrides))
-    result = SettingsLayers(layers)
+    result = SettingsLayers(layers, untrusted)
     result.problems[:0] = problems
     return result

@@ -27,15 +27,20 @@ def server_command(*extra: str) -> list[str]:
 
 
 def write_fake_script(path: Path, responses: list[str], *, delay_ms: float = 0, default: str = "") -> Path:
-    """Write a fake-backend script; generations are recorded next to it in ``<name>.record.jsonl``."""
-    record = path.with_suffix(".record.jsonl")
-    path.write_text(json.dumps({"responses": responses, "delay_ms": delay_ms, "default": default, "record": str(record)}))
+    """Write a fake-backend script. Generations are recorded in :func:`record_path` when the
+    server's environment sets ``LFCODE_FAKE_RECORD`` to it (``server_env`` does)."""
+    path.write_text(json.dumps({"responses": responses, "delay_ms": delay_ms, "default": default}))
     return path
+
+
+def record_path(script: Path) -> Path:
+    """Where a fake-backend server started with ``script`` records its generations."""
+    return Path(script).with_suffix(".record.jsonl")
 
 
 def read_record(script: Path) -> list[dict]:
     """The generations a fake-backend server recorded."""
-    record = script.with_suffix(".record.jsonl")
+    record = record_path(script)
     if not record.exists():
         return []
     return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]

@@ -16,6 +16,7 @@ __all__ = [
     "GenerationRequest",
     "make_backend",
     "model_path",
+    "remote_host",
 ]
 
 
@@ -32,6 +33,21 @@ def model_path(settings: Settings) -> Path:
     return Path(settings.model).expanduser()
 
 
+def remote_host(settings: Settings) -> str | None:
+    """The host code is sent to when the ``openai`` backend points off this machine, else ``None``.
+
+    Only the user's own settings can make this non-``None`` (``openai_url`` and ``allow_remote``
+    are machine-level keys); callers show it so that the user always knows.
+    """
+    if settings.backend != "openai":
+        return None
+    from urllib.parse import urlparse
+
+    from lfcode.backends.openai_http import is_loopback_url
+
+    return None if is_loopback_url(settings.openai_url) else (urlparse(settings.openai_url).hostname or settings.openai_url)
+
+
 def make_backend(settings: Settings) -> Backend:
     """Build the backend ``settings.backend`` names, loading its model now (can take seconds).
 
@@ -41,7 +57,9 @@ def make_backend(settings: Settings) -> Backend:
     if settings.backend == "fake":
         from lfcode.backends.fake import FakeBackend
 
-        return FakeBackend.from_file(settings.fake_script) if settings.fake_script else FakeBackend()
+        if settings.fake_script:
+            return FakeBackend.from_file(settings.fake_script, settings.fake_record)
+        return FakeBackend(record=settings.fake_record)
     if settings.backend == "openai":
         from lfcode.backends.openai_http import OpenAIBackend
 

@@ -4,11 +4,13 @@ Modelled on simonw/llm's mock model: responses are queued in advance and consume
 A script can also come from a JSON file (``LFCODE_FAKE_SCRIPT``) so that a server started as a
 subprocess is deterministic::
 
-    {"responses": ["return a + b\\n", "..."], "delay_ms": 0, "default": "pass",
-     "record": "/tmp/fake-record.jsonl"}
+    {"responses": ["return a + b\\n", "..."], "delay_ms": 0, "default": "pass"}
 
-With ``record``, every generation appends one JSON line (``prompt``, ``produced``, ``cancelled``,
-``pieces``) so that a test can see what a server subprocess did.
+With the setting ``fake_record`` (``LFCODE_FAKE_RECORD``, machine-level like ``fake_script``:
+a repository's files can set neither), every generation appends one JSON line (``prompt``,
+``produced``, ``cancelled``, ``pieces``) to that file so that a test can see what a server
+subprocess did. The script itself never names a file to write: a ``"record"`` key in it is
+refused.
 """
 
 from __future__ import annotations
@@ -62,20 +64,23 @@ class FakeBackend:
         self.record = Path(record) if record else None
 
     @classmethod
-    def from_file(cls, path: str | Path) -> FakeBackend:
-        """Build a fake from a JSON script (see the module docstring).
+    def from_file(cls, path: str | Path, record: str | Path | None = None) -> FakeBackend:
+        """Build a fake from a JSON script (see the module docstring); ``record`` is the
+        machine-level ``fake_record`` file, or ``None`` for no record.
 
         Raises:
-            BackendError: the file is missing or is not a valid script.
+            BackendError: the file is missing, is not a valid script, or names a record file.
         """
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or "record" in data:
+                raise ValueError("a script is an object without a 'record' key (set LFCODE_FAKE_RECORD instead)")
             return cls(
                 list(data.get("responses", [])),
                 default=str(data.get("default", "")),
                 delay_ms=float(data.get("delay_ms", 0)),
                 capabilities=Capabilities(**data.get("capabilities", {"name": "fake"})),
-                record=data.get("record"),
+                record=record,
             )
         except (OSError, ValueError, TypeError) as exc:
             raise BackendError(f"cannot read fake backend script {path}: {exc}") from exc

@@ -9,11 +9,17 @@ re-lexes the edited region (tree-sitter docs, "Using Parsers" → "Editing").
 Trees handed out in a :class:`Snapshot` are never edited afterwards (a change edits a copy), so a
 worker thread may read a snapshot while the event loop applies newer changes. Documents in a
 language lfcode has no grammar for get ``tree=None`` (plain-text context).
+
+Documents longer than :data:`MAX_PARSE_CHARS` characters get no tree and no UTF-8 copy either
+(``Snapshot.oversized``): a full parse costs about 140 ms per MB on the event loop, and such files
+(generated code, data, minified bundles) are not completed anyway. Their text is kept as given
+and replaced whole; see :meth:`DocumentStore.change`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -26,13 +32,23 @@ Position = tuple[int, int]
 #: ``(start, end)`` positions of a change; ``None`` replaces the whole document.
 ChangeRange = tuple[Position, Position] | None
 
+#: Largest document parsed, in characters (code points, i.e. bytes for ASCII text): 2 MB.
+MAX_PARSE_CHARS = 2 * 1024 * 1024
+
+#: Bytes handed to tree-sitter per read callback during a budgeted parse.
+_READ_CHUNK = 1 << 16
+
 _UNITS = {"utf-8": lambda c: len(c.encode("utf-8")), "utf-16": lambda c: 2 if ord(c) > 0xFFFF else 1, "utf-32": lambda c: 1}
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """One version of a document: ``text``, its UTF-8 ``source`` and ``tree`` (``None`` for
-    unknown languages), the language ``spec`` (or ``None``), the LSP ``version`` and ``path``."""
+    unknown languages), the language ``spec`` (or ``None``), the LSP ``version`` and ``path``.
+
+    ``oversized`` documents (over :data:`MAX_PARSE_CHARS` characters) have ``tree=None`` and an
+    empty ``source``; ``pending`` ones have ``tree=None`` until a budgeted parse finishes
+    (:meth:`DocumentStore.resume`)."""
 
     uri: str
     text: str
@@ -41,6 +57,8 @@ class Snapshot:
     spec: LanguageSpec | None
     version: int = 0
     path: str = ""
+    oversized: bool = False
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,38 +134,87 @@ def _end_point(start: Point, inserted: str) -> Point:
 
 
 class _Document:
-    """Mutable state of one open document (only touched under the store's lock)."""
+    """Mutable state of one open document (only touched under the store's lock).
+
+    ``base`` is the last complete tree, edited (``Tree.edit``) to match the current text: the
+    old tree of the next parse. With a time budget a parse may stop half-way (``pending``); the
+    parser keeps its state and :meth:`resume` carries on from there (tree-sitter's
+    ``ts_parser_parse`` resumes a cancelled parse unless reset).
+    """
 
     def __init__(self, uri: str, text: str, spec: LanguageSpec | None, version: int, path: str) -> None:
         self.parser: Parser | None = spec.parser() if spec else None
         self.spec = spec
         self.path = path
         self.anchor: Anchor = (0, 0, 0)
-        self.snapshot = self._parse(uri, text, version, None)
+        self.base: Tree | None = None
+        self.resuming = False
+        self.snapshot = Snapshot(uri, text, b"", None, spec, version, path)
 
-    def _parse(self, uri: str, text: str, version: int, old: Tree | None) -> Snapshot:
-        source = text.encode("utf-8")
-        tree = None
-        if self.parser is not None:
-            tree = self.parser.parse(source, old) if old is not None else self.parser.parse(source)
-        return Snapshot(uri, text, source, tree, self.spec, version, self.path)
+    def parse(self, budget_ms: float | None) -> None:
+        """Parse the current text (incrementally from ``base``), for at most ``budget_ms``."""
+        snap = self.snapshot
+        if self.resuming and self.parser is not None:
+            self.parser.reset()
+            self.resuming = False
+        if len(snap.text) > MAX_PARSE_CHARS:
+            self.base = None
+            self.snapshot = replace(snap, source=b"", tree=None, oversized=True, pending=False)
+            return
+        self.snapshot = replace(snap, source=snap.text.encode("utf-8"), tree=None, oversized=False, pending=self.parser is not None)
+        self.resume(budget_ms)
 
-    def apply(self, change: ChangeRange, new_text: str, encoding: str) -> None:
+    def resume(self, budget_ms: float | None) -> None:
+        """Carry on with a pending parse for at most ``budget_ms`` (``None``: to the end)."""
+        snap = self.snapshot
+        if not snap.pending or self.parser is None:
+            return
+        tree = self._run(snap.source, budget_ms)
+        self.resuming = tree is None
+        if tree is not None:
+            self.base = tree
+            self.snapshot = replace(snap, tree=tree, pending=False)
+
+    def _run(self, source: bytes, budget_ms: float | None) -> Tree | None:
+        assert self.parser is not None
+        old = {"old_tree": self.base} if self.base is not None else {}
+        if budget_ms is None:
+            return self.parser.parse(source, **old)
+        deadline = time.perf_counter() + budget_ms / 1000
+
+        def read(offset: int, _point: Point) -> bytes:
+            return source[offset : offset + _READ_CHUNK]
+
+        try:
+            return self.parser.parse(read, **old, encoding="utf8", progress_callback=lambda *_: time.perf_counter() > deadline)
+        except ValueError:  # "Parsing failed": cancelled by the budget (or a real failure)
+            if time.perf_counter() > deadline:
+                return None
+            raise
+
+    def edit(self, change: ChangeRange, new_text: str, encoding: str) -> None:
+        """Apply one change to the text and to ``base``; no parse (see :meth:`parse`)."""
         current = self.snapshot
         if change is None:
-            self.anchor = (0, 0, 0)
-            self.snapshot = self._parse(current.uri, new_text, current.version, None)
+            self.anchor, self.base = (0, 0, 0), None
+            self.snapshot = replace(current, text=new_text)
             return
         text = current.text
+        if current.oversized:
+            # No tree to keep in step: apply the edit to the text only (callers that know the
+            # resulting text use DocumentStore.reset instead, which is O(1) here).
+            self.anchor = (0, 0, 0)
+            start, end = locate(text, change[0], encoding), locate(text, change[1], encoding)
+            low, high = sorted((start.offset, end.offset))
+            self.snapshot = replace(current, text=text[:low] + new_text + text[high:])
+            return
         start, end = locate(text, change[0], encoding, self.anchor), locate(text, change[1], encoding, self.anchor)
         if end.offset < start.offset:
             start, end = end, start
         # The start of the edit's first line stays a line start after the edit.
         self.anchor = (start.point.row, text.rfind("\n", 0, start.offset) + 1, start.byte - start.point.column)
-        updated = text[: start.offset] + new_text + text[end.offset :]
-        old = None
-        if current.tree is not None:
-            old = current.tree.copy()
+        if self.base is not None:
+            old = self.base.copy()  # snapshots handed out keep their trees unedited
             old.edit(
                 start_byte=start.byte,
                 old_end_byte=end.byte,
@@ -156,39 +223,59 @@ class _Document:
                 old_end_point=end.point,
                 new_end_point=_end_point(start.point, new_text),
             )
-        self.snapshot = self._parse(current.uri, updated, current.version, old)
+            self.base = old
+        self.snapshot = replace(current, text=text[: start.offset] + new_text + text[end.offset :])
 
 
 class DocumentStore:
     """The open documents, one incrementally parsed tree each. Thread-safe.
 
     ``encoding`` is the LSP position encoding negotiated with the client (``utf-16`` unless the
-    client chose ``utf-8`` or ``utf-32``).
+    client chose ``utf-8`` or ``utf-32``). ``parse_budget_ms`` bounds the parsing done by one
+    call (``None``: parse to the end); a parse over budget leaves the snapshot ``pending`` until
+    enough :meth:`resume` calls finish it. tree-sitter holds the GIL while it parses, so a
+    budget is the only way to keep the event loop responsive on big documents.
     """
 
-    def __init__(self, encoding: str = "utf-16") -> None:
+    def __init__(self, encoding: str = "utf-16", parse_budget_ms: float | None = None) -> None:
         self.encoding = encoding
+        self.parse_budget_ms = parse_budget_ms
         self._docs: dict[str, _Document] = {}
         self._lock = threading.Lock()
 
     def open(self, uri: str, text: str, language_id: str = "", path: str = "", version: int = 0) -> Snapshot:
-        """Start tracking ``uri`` (a full parse); returns its first snapshot."""
+        """Start tracking ``uri`` (a full parse, within the budget); returns its first snapshot."""
         spec = language_for(path or uri, language_id)
         with self._lock:
             doc = _Document(uri, text, spec, version, path)
+            doc.parse(self.parse_budget_ms)
             self._docs[uri] = doc
             return doc.snapshot
 
     def change(self, uri: str, changes: Iterable[tuple[ChangeRange, str]], version: int = 0) -> Snapshot | None:
         """Apply LSP content changes in order (each a range or ``None`` for the whole text, and
-        the new text); returns the new snapshot, or ``None`` when ``uri`` is not open."""
+        the new text); returns the new snapshot, or ``None`` when ``uri`` is not open.
+
+        A document crossing :data:`MAX_PARSE_CHARS` loses its tree (bigger) or gets a full parse
+        (smaller again)."""
         with self._lock:
             doc = self._docs.get(uri)
             if doc is None:
                 return None
             for change, new_text in changes:
-                doc.apply(change, new_text, self.encoding)
+                doc.edit(change, new_text, self.encoding)
             doc.snapshot = replace(doc.snapshot, version=version)
+            doc.parse(self.parse_budget_ms)
+            return doc.snapshot
+
+    def resume(self, uri: str) -> Snapshot | None:
+        """One more budgeted slice of ``uri``'s pending parse; returns the snapshot (``pending``
+        False once the tree is there), or ``None`` when ``uri`` is not open."""
+        with self._lock:
+            doc = self._docs.get(uri)
+            if doc is None:
+                return None
+            doc.resume(self.parse_budget_ms)
             return doc.snapshot
 
     def reset(self, uri: str, text: str, version: int = 0) -> Snapshot | None:

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lfcode.core.hunks import Hunk
+from lfcode.terminal import clean
 
 __all__ = [
     "CATEGORIES",
@@ -44,7 +45,6 @@ CATEGORIES: tuple[str, ...] = ("bug", "security", "performance", "style", "test"
 MAX_FINDINGS = 4
 MAX_MESSAGE = 300
 _RANK = {"info": 1, "warning": 2, "error": 3}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
 
 #: JSON Schema (draft 2020-12 subset understood by llama.cpp's schema-to-grammar converter) for
 #: one hunk's answer: ``[{"line": 12, "severity": "error", "category": "bug", "message": "..."}]``.
@@ -66,8 +66,8 @@ FINDINGS_SCHEMA: dict = {
 
 
 def _clean(text: str) -> str:
-    """Drop control characters and terminal escapes (model text is shown in terminals)."""
-    return _CONTROL.sub("", text).strip()
+    """Model text made safe for terminals (:func:`lfcode.terminal.clean`, newlines kept)."""
+    return clean(text, newlines=True).strip()
 
 
 class Finding(BaseModel):

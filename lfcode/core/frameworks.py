@@ -186,10 +186,18 @@ def detect_framework(source: Path, root: Path | None = None, language: str | Non
             ``rust``, ``java``); derived from the extension when ``None``.
 
     Raises:
-        FrameworkError: C, C++ or an unknown language.
+        FrameworkError: C, C++ or an unknown language, or a test file that is a symbolic link or
+            lies outside ``root`` (a cloned repository could point it at ``~/.bashrc``).
     """
     root = (root or find_project_root(source)).resolve()
-    source = source.resolve()
+    framework = _detect(source.resolve(), root, language)
+    target = framework.test_path
+    if target.resolve() != target or not target.is_relative_to(root):
+        raise FrameworkError(f"the test file {target} is a symbolic link or lies outside the project {root}; lfcode writes no tests there")
+    return framework
+
+
+def _detect(source: Path, root: Path, language: str | None) -> Framework:
     language = language or language_name(str(source))
     if language == "python":
         return _python(source, root)

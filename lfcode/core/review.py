@@ -47,6 +47,7 @@ from lfcode.core.review_context import (
 __all__ = [
     "ProgressCallback",
     "ReviewError",
+    "ReviewIncomplete",
     "ReviewOptions",
     "ReviewResult",
     "build_prompt",
@@ -63,6 +64,11 @@ _PLACEHOLDERS = {"path", "context", "hunk"}
 _MAX_LINE_CHARS = 400
 _STOP = ["\n### "]
 _EXAMPLE_MESSAGE = re.compile(r'"message":\s*("(?:[^"\\]|\\.)*")')
+
+
+class ReviewIncomplete(ReviewError):
+    """The diff has hunks but the model gave no readable answer for any of them: nothing was
+    reviewed, and a gate must not pass (the CLI exits 2)."""
 
 
 def example_messages(template: string.Template) -> list[str]:
@@ -231,6 +237,8 @@ def review(
     Raises:
         ReviewError: not a repository, bad revision or options, unusable prompt template, or a
             context window too small for the prompt.
+        ReviewIncomplete: there were hunks, but no answer for any of them could be read (the
+            review fails closed).
         lfcode.backends.base.BackendError: the model failed.
     """
     options = options or ReviewOptions()
@@ -249,7 +257,7 @@ def review(
     result = ReviewResult(root=diff.root, description=diff.description)
     found: list[Finding] = []
     examples = example_messages(template)
-    dropped = parroted = 0
+    dropped = parroted = readable = 0
     if progress_callback:
         progress_callback(0, len(jobs))
     for done, (path, hunk) in enumerate(jobs, 1):
@@ -262,6 +270,8 @@ def review(
             findings, problem = parse_model_output(answer, path)
             if problem:
                 notes.append(f"{path}:{piece.new_start}: {problem}; no findings kept from it")
+            if findings or not problem:
+                readable += 1
             findings, copies = drop_parroted(findings, examples)
             parroted += copies
             kept = clamp_to_hunk(findings, piece, options.clamp_distance)
@@ -276,6 +286,8 @@ def review(
             progress_callback(done, len(jobs))
     if cancel.is_set():
         notes.append(f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
+    elif jobs and not readable:
+        raise ReviewIncomplete(f"the model gave no readable answer for any of the {len(jobs)} hunk(s)")
     if dropped:
         notes.append(f"{dropped} finding(s) outside the changed lines were dropped")
     if parroted:

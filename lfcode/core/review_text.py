@@ -20,6 +20,7 @@ from rich.text import Text
 
 from lfcode.core.findings import severity_rank
 from lfcode.core.review import ProgressCallback, ReviewResult
+from lfcode.terminal import clean, json_safe
 
 __all__ = ["format_result", "is_tty", "progress", "render_json", "render_text"]
 
@@ -51,27 +52,28 @@ def render_text(result: ReviewResult, *, color: bool = False, width: int = 100) 
         width: wrap width in columns.
 
     Returns:
-        The text, ending with a newline. Model text is printed literally (no markup).
+        The text, ending with a newline. Model text is printed literally (no markup), and every
+        path, note and message goes through :func:`lfcode.terminal.clean`.
     """
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       color_system="standard" if color else None, highlight=False, emoji=False,
                       soft_wrap=False)
     if result.description:
-        console.print(Text(f"Reviewed {result.description}.", style="dim"))
+        console.print(Text(f"Reviewed {clean(result.description)}.", style="dim"))
     by_file: dict[str, list] = {}
     for finding in result.findings:
         by_file.setdefault(finding.path, []).append(finding)
     for path, findings in by_file.items():
-        console.print(Text(path, style="bold underline"))
+        console.print(Text(clean(path), style="bold underline"))
         for f in findings:
             line = Text(f"  {f.line:>4}  ")
             line.append(f"{f.severity:<8}", style=_STYLE.get(f.severity, ""))
             line.append(f" {f.category:<11} ", style="magenta")
-            line.append(f.message)
+            line.append(clean(f.message))
             console.print(line)
             if f.suggestion:
-                console.print(Text(f"{'':>28}suggestion: {f.suggestion}", style="green"))
+                console.print(Text(f"{'':>28}suggestion: {clean(f.suggestion)}", style="green"))
         console.print()
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in ("error", "warning", "info")}
     parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
@@ -84,13 +86,13 @@ def render_text(result: ReviewResult, *, color: bool = False, width: int = 100) 
     worst = max((severity_rank(f.severity) for f in result.findings), default=0)
     console.print(Text(summary, style="bold red" if worst >= 3 else "bold" if total else "bold green"))
     for note in result.notes:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(Text(f"note: {clean(note)}", style="dim"))
     return buffer.getvalue()
 
 
 def render_json(result: ReviewResult, indent: int | None = 2) -> str:
     """``result`` as JSON: ``{"findings": [...], "notes": [...], "files_reviewed": N, ...}``."""
-    return json.dumps(result.model_dump(mode="json"), indent=indent, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(result.model_dump(mode="json"), indent=indent, ensure_ascii=False)) + "\n"
 
 
 def format_result(result: ReviewResult, fmt: str, *, color: bool = False, tool_version: str = "0") -> str:
@@ -106,7 +108,7 @@ def format_result(result: ReviewResult, fmt: str, *, color: bool = False, tool_v
     if fmt == "sarif":
         from lfcode.core.sarif import to_sarif
 
-        return json.dumps(to_sarif(result, tool_version), indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(to_sarif(result, tool_version), indent=2, ensure_ascii=False)) + "\n"
     raise ValueError(f"unknown review format {fmt!r} (text, json or sarif)")
 
 

@@ -1,14 +1,23 @@
 """Run generated Python tests and keep only the ones that pass.
 
 The project is copied to a temporary folder (hidden folders, virtual environments, caches and
-build output left out), the candidate test file is written into the copy, and pytest runs there
-in a subprocess:
+build output left out; symbolic links copied as links, never followed), the candidate test file
+is written into the copy, and pytest runs there inside the OS sandbox of
+:mod:`lfcode.execution.sandbox` (bubblewrap): read-only system, private ``$HOME``/``/tmp``, no
+network (not even loopback), own PID namespace, an allow-listed environment and resource limits.
+Defence in depth on top of it:
 
-- with a PEP 578 audit hook that refuses Internet sockets and name resolution (the same guard as
-  ``tests/e2e/test_zero_egress.py``), so a generated test cannot reach the network;
-- with a per-test alarm (``SIGALRM``, :data:`PER_TEST_SECONDS`) from a small pytest plugin that
-  also writes every test's outcome to a JSON report, and an overall timeout;
-- with ``-p no:cacheprovider`` and ``PYTHONDONTWRITEBYTECODE=1``; the user's files are only read.
+- a PEP 578 audit hook refuses Internet sockets and name resolution;
+- a per-test alarm (``SIGALRM``, :data:`PER_TEST_SECONDS`) from a small pytest plugin that
+  also writes each test's start and outcome to a progress file; lfcode watches that file and
+  kills the run when one test exceeds the limit by :data:`GRACE_SECONDS` (a test may ignore the
+  alarm), counts that test failed and re-runs the tests not yet run (at most
+  :data:`MAX_RESTARTS` times); the whole run has a time limit too;
+- ``-p no:cacheprovider`` and ``PYTHONDONTWRITEBYTECODE=1``; the user's files are only read.
+
+Without a working sandbox nothing runs (:class:`SandboxUnavailable`) unless the machine setting
+``sandbox = "off"`` opts out, which runs pytest unsandboxed (audit hook, limits and allow-listed
+environment only) with a warning.
 
 The interpreter is the project's ``.venv``/``venv`` one when present (its dependencies are
 there), else the one running lfcode. A generated test is kept when every one of its runs
@@ -18,29 +27,43 @@ are dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
-import signal
-import subprocess
+import stat
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from lfcode.core.testgen import GeneratedTests, TestPlan, keep_only
+from lfcode.execution import sandbox as sandboxing
+
+log = logging.getLogger(__name__)
 
 #: Seconds one test may run before it is stopped and counted as failed.
 PER_TEST_SECONDS = 10
+#: Seconds past :data:`PER_TEST_SECONDS` before lfcode kills a test that ignores the alarm.
+GRACE_SECONDS = 2.0
+#: How often the run is restarted after a test had to be killed.
+MAX_RESTARTS = 3
 #: Seconds the whole pytest run may take.
 RUN_SECONDS = 120.0
+#: Output of pytest kept, bytes (first and last halves).
+OUTPUT_BYTES = 64 * 1024
 #: Largest project copied for verification: files and bytes.
 MAX_COPY_FILES = 20_000
 MAX_COPY_BYTES = 200 * 1024 * 1024
+#: Largest progress file read back, bytes.
+PROGRESS_BYTES = 4 * 1024 * 1024
 IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "env", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "build", "dist", "target", "*.gguf", "*.egg-info")
+NOT_RUN_NOTE = "# lfcode: not run — no sandbox ({hint})\n"
 
 GUARD = """
 import socket, sys
@@ -59,12 +82,24 @@ PLUGIN = """
 import json, os, signal
 import pytest
 
-RESULTS = {}
 SECONDS = int(os.environ["LFCODE_VERIFY_TEST_SECONDS"])
+_PROGRESS = open(os.environ["LFCODE_VERIFY_PROGRESS"], "a", encoding="utf-8")
+
+
+def _write(**record):
+    _PROGRESS.write(json.dumps(record) + "\\n")
+    _PROGRESS.flush()
 
 
 def _alarm(signum, frame):
     raise TimeoutError(f"test ran longer than {SECONDS} s")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _write(start=item.nodeid)
+    yield
+    _write(end=item.nodeid)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -80,13 +115,7 @@ def pytest_runtest_call(item):
 
 def pytest_runtest_logreport(report):
     if report.when == "call" or report.outcome != "passed":
-        if RESULTS.get(report.nodeid) != "failed":
-            RESULTS[report.nodeid] = "failed" if report.outcome == "failed" else report.outcome
-
-
-def pytest_sessionfinish(session):
-    with open(os.environ["LFCODE_VERIFY_REPORT"], "w", encoding="utf-8") as handle:
-        json.dump(RESULTS, handle)
+        _write(report=report.nodeid, outcome=report.outcome)
 """
 
 
@@ -94,17 +123,26 @@ class VerifyError(RuntimeError):
     """The tests could not be run at all (no pytest, project too large, ...); the message says why."""
 
 
+class SandboxUnavailable(VerifyError, sandboxing.SandboxUnavailable):
+    """No OS sandbox works here and ``sandbox = "off"`` is not set: nothing was run. The message
+    says how to enable one (install bubblewrap)."""
+
+
 @dataclass
 class VerifyResult:
     """What a run found: ``kept`` and ``dropped`` test names, ``outcomes`` by name (``passed``,
-    ``failed``, ``skipped`` or ``not run``), pytest's ``output`` (its last 4000 characters)
-    and whether the whole run ``timed_out``."""
+    ``failed``, ``skipped`` or ``not run``), pytest's ``output`` (its last 4000 characters),
+    whether the whole run ``timed_out``, the node ids lfcode had to ``killed`` (over the per-test
+    limit), whether the output was truncated and whether it ran ``sandboxed``."""
 
     kept: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     output: str = ""
     timed_out: bool = False
+    killed: list[str] = field(default_factory=list)
+    output_truncated: bool = False
+    sandboxed: bool = True
 
     def summary(self) -> str:
         """``"N kept, M dropped"``."""
@@ -121,7 +159,8 @@ def project_python(root: Path) -> str:
 
 
 def copy_project(root: Path, target: Path) -> None:
-    """Copy ``root`` to ``target`` without :data:`IGNORED` folders and files.
+    """Copy ``root`` to ``target`` without :data:`IGNORED` folders and files; symbolic links are
+    copied as links (never followed).
 
     Raises:
         VerifyError: the project exceeds :data:`MAX_COPY_FILES` or :data:`MAX_COPY_BYTES`.
@@ -141,6 +180,71 @@ def copy_project(root: Path, target: Path) -> None:
     shutil.copytree(root, target, ignore=ignore, symlinks=True)
 
 
+def _isolation(mode: str) -> bool:
+    """True to run in the OS sandbox; ``False`` for ``mode == "off"`` (with a warning).
+
+    Raises:
+        SandboxUnavailable: ``mode`` is ``"required"`` and no sandbox works.
+    """
+    if mode == "off":
+        log.warning('sandbox = "off": generated tests run WITHOUT OS isolation (they can read and change your files)')
+        return False
+    try:
+        sandboxing.check()
+    except sandboxing.SandboxUnavailable as exc:
+        raise SandboxUnavailable(str(exc)) from None
+    return True
+
+
+class _Progress:
+    """Reads the plugin's progress file (JSON lines) and decides when a test overran."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.buffer = path, 0, b""
+        self.results: dict[str, str] = {}
+        self.current: str | None = None
+        self.since = 0.0
+        self.stuck: str | None = None
+        self.seen = False
+
+    def poll(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode) or self.offset >= PROGRESS_BYTES:
+                return
+            os.lseek(fd, self.offset, os.SEEK_SET)
+            chunk = os.read(fd, PROGRESS_BYTES - self.offset)
+        finally:
+            os.close(fd)
+        self.offset += len(chunk)
+        *lines, self.buffer = (self.buffer + chunk).split(b"\n")
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            self.seen = True
+            if isinstance(record.get("start"), str):
+                self.current, self.since = record["start"], time.monotonic()
+            elif isinstance(record.get("end"), str):
+                self.current = None
+            elif isinstance(record.get("report"), str):
+                nodeid, outcome = record["report"], str(record.get("outcome"))
+                if self.results.get(nodeid) != "failed":
+                    self.results[nodeid] = outcome
+
+    def __call__(self) -> bool:
+        """Poll; True (stop the run) when the current test ran past the limit plus grace."""
+        self.poll()
+        if self.current is not None and time.monotonic() - self.since > PER_TEST_SECONDS + GRACE_SECONDS:
+            self.stuck = self.current
+            return True
+        return False
+
+
 def run_tests(
     root: Path,
     test_path: Path,
@@ -149,76 +253,112 @@ def run_tests(
     cancel: threading.Event | None = None,
     timeout: float = RUN_SECONDS,
     python: str | None = None,
+    sandbox: Literal["required", "off"] = "required",
 ) -> VerifyResult:
     """Run the tests ``names`` of ``test_text`` (to be the file ``test_path`` inside ``root``)
-    in a temporary copy of the project and sort them into kept and dropped.
+    in a temporary copy of the project, inside the OS sandbox, and sort them into kept and
+    dropped. ``timeout`` bounds the whole run (seconds); ``sandbox="off"`` runs unsandboxed.
 
     Raises:
+        SandboxUnavailable: ``sandbox="required"`` and no OS sandbox works (nothing was run).
         VerifyError: ``test_path`` is outside ``root``, the copy failed, or pytest is missing.
-        InterruptedError: ``cancel`` was set (the subprocess is killed first).
+        InterruptedError: ``cancel`` was set (the run is killed first).
     """
     try:
         relative = test_path.resolve().relative_to(root.resolve())
     except ValueError as exc:
         raise VerifyError(f"{test_path} is outside the project {root}") from exc
+    isolate = _isolation(sandbox)
     python = python or project_python(root)
-    with tempfile.TemporaryDirectory(prefix="lfcode-verify-") as temp:
-        work, plugin = Path(temp) / "project", Path(temp) / "plugin"
+    temp = Path(tempfile.mkdtemp(prefix="lfcode-verify-"))
+    try:
+        work, plugin, state = temp / "project", temp / "plugin", temp / "state"
         try:
             copy_project(root, work)
+            _write_inside(work, relative, test_text)
         except OSError as exc:
             raise VerifyError(f"cannot copy the project for verification: {exc}") from exc
         plugin.mkdir()
+        state.mkdir()
         (plugin / "lfcode_verify_plugin.py").write_text(PLUGIN, encoding="utf-8")
-        (work / relative).parent.mkdir(parents=True, exist_ok=True)
-        (work / relative).write_text(test_text, encoding="utf-8")
-        report = Path(temp) / "report.json"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LFCODE_", "PYTEST_", "PYTHON"))}
-        env.update(
-            PYTHONPATH=os.pathsep.join([str(plugin), str(work)]),
-            PYTHONDONTWRITEBYTECODE="1",
-            LFCODE_VERIFY_REPORT=str(report),
-            LFCODE_VERIFY_TEST_SECONDS=str(PER_TEST_SECONDS),
-        )
-        command = [
-            python, "-c", GUARD, "-q", "-p", "no:cacheprovider", "-p", "lfcode_verify_plugin",
-            "-o", "addopts=", "--rootdir", str(work), "-k", " or ".join(names), relative.as_posix(),
-        ]
-        output, timed_out = _run(command, work, env, cancel, timeout)
-        if re.search(r"No module named '?pytest'?", output) and not report.exists():
-            raise VerifyError(f"pytest is not installed for {python}; the tests were not verified")
-        results = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-    return _sort(names, results, output, timed_out)
+        return _run_all(work, plugin, state, relative, python, names, cancel, timeout, isolate)
+    finally:
+        _remove(temp)
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], cancel: threading.Event | None, timeout: float) -> tuple[str, bool]:
-    with tempfile.TemporaryFile() as sink:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        timed_out = False
-        while process.poll() is None:
-            if cancel is not None and cancel.is_set():
-                _kill(process)
-                raise InterruptedError("verification cancelled")
-            if time.monotonic() > deadline:
-                _kill(process)
-                timed_out = True
-                break
-            time.sleep(0.05)
-        sink.seek(0)
-        return sink.read().decode("utf-8", errors="replace")[-4000:], timed_out
+def _write_inside(work: Path, relative: Path, text: str) -> None:
+    """Write the test file into the copy, refusing a path that leads out of it (a symlink).
+
+    Raises:
+        VerifyError: the test file's place in the copy resolves outside the copy.
+    """
+    target = work / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    if not target.parent.resolve().is_relative_to(work.resolve()):
+        raise VerifyError(f"{relative.parent} is a symbolic link out of the project; the tests were not run")
+    target.write_text(text, encoding="utf-8")
 
 
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
-    process.wait()
+def _run_all(work: Path, plugin: Path, state: Path, relative: Path, python: str, names: list[str],
+             cancel: threading.Event | None, timeout: float, isolate: bool) -> VerifyResult:
+    deadline = time.monotonic() + timeout
+    results: dict[str, str] = {}
+    outputs: list[str] = []
+    result = VerifyResult(sandboxed=isolate)
+    pythonpath = [str(plugin), str(work)] + ([str(work / "src")] if (work / "src").is_dir() else [])
+    env = {
+        "PYTHONPATH": os.pathsep.join(pythonpath), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+        "LFCODE_VERIFY_TEST_SECONDS": str(PER_TEST_SECONDS),
+    }
+    seen = False
+    for attempt in range(MAX_RESTARTS + 1):
+        progress = _Progress(state / f"progress-{attempt}.jsonl")
+        env["LFCODE_VERIFY_PROGRESS"] = str(progress.path)
+        limits = sandboxing.Limits(wall_seconds=max(deadline - time.monotonic(), 0.1), cpu_seconds=int(timeout) + 1, output_bytes=OUTPUT_BYTES)
+        box = sandboxing.Sandbox(work, readonly=[*sandboxing.interpreter_paths(python), plugin], writable=[state], env=env, limits=limits, isolate=isolate)
+        argv = [python, "-c", GUARD, "-q", "-p", "no:cacheprovider", "-p", "lfcode_verify_plugin", "-o", "addopts=",
+                "--rootdir", str(work), "-k", " or ".join(names), *[f"--deselect={n}" for n in [*results, *result.killed]], relative.as_posix()]
+        run = box.run(argv, cancel, progress)
+        progress.poll()
+        results.update({k: v for k, v in progress.results.items() if results.get(k) != "failed"})
+        outputs.append(run.output)
+        seen = seen or progress.seen
+        result.output_truncated |= run.output_truncated
+        if run.cancelled:
+            raise InterruptedError("verification cancelled")
+        if run.timed_out:
+            result.timed_out = True
+            break
+        if not run.stopped or progress.stuck is None:
+            break
+        log.warning("verify: %s ran past %s s and was killed", progress.stuck, PER_TEST_SECONDS)
+        result.killed.append(progress.stuck)
+        results[progress.stuck] = "failed"
+        outputs.append(f"lfcode: {progress.stuck} ran longer than {PER_TEST_SECONDS} s and was killed")
+    output = "\n".join(outputs)
+    if re.search(r"No module named '?pytest'?", output) and not seen:
+        raise VerifyError(f"pytest is not installed for {python}; the tests were not verified")
+    return _sort(names, results, output[-4000:], result)
 
 
-def _sort(names: list[str], results: dict[str, str], output: str, timed_out: bool) -> VerifyResult:
-    result = VerifyResult(output=output, timed_out=timed_out)
+def _remove(path: Path) -> None:
+    """Delete a temporary folder completely, even where the run removed write permission
+    (only folders are made writable again; links are never followed)."""
+
+    def retry(func, target, _info) -> None:
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            func(target)
+        except OSError as exc:
+            log.warning("verify: cannot remove %s: %s", target, exc)
+
+    shutil.rmtree(path, onerror=retry)
+
+
+def _sort(names: list[str], results: dict[str, str], output: str, result: VerifyResult) -> VerifyResult:
+    result.output = output
     for name in names:
         runs = [outcome for nodeid, outcome in results.items() if re.sub(r"\[.*\]$", "", nodeid).rsplit("::", 1)[-1] == name]
         outcome = "not run" if not runs else ("passed" if all(r == "passed" for r in runs) else next(r for r in runs if r != "passed"))
@@ -227,20 +367,31 @@ def _sort(names: list[str], results: dict[str, str], output: str, timed_out: boo
     return result
 
 
+def mark_not_run(generated: GeneratedTests, reason: str = "install bubblewrap: apt install bubblewrap") -> GeneratedTests:
+    """``generated`` with a first comment line saying its tests were not run (``reason`` in
+    parentheses), for when no sandbox could run them; ``code`` and ``result`` both change."""
+    note = NOT_RUN_NOTE.format(hint=reason)
+    body = generated.code.lstrip("\n")
+    code = generated.code[: len(generated.code) - len(body)] + note + body
+    result = generated.result[: generated.offset] + code + generated.result[generated.offset + len(generated.code) :]
+    return dataclasses.replace(generated, code=code, result=result)
+
+
 def verify_generated(
     plan: TestPlan,
     generated: GeneratedTests,
     cancel: threading.Event | None = None,
     timeout: float = RUN_SECONDS,
+    sandbox: Literal["required", "off"] = "required",
 ) -> tuple[GeneratedTests | None, VerifyResult]:
     """Run ``generated`` (Python: pytest or unittest) and keep its passing tests.
 
     Returns the reduced tests (``None`` when none passed) and the run's result.
 
     Raises:
-        VerifyError, InterruptedError: as :func:`run_tests`.
+        SandboxUnavailable, VerifyError, InterruptedError: as :func:`run_tests`.
     """
     if plan.framework.language != "python":
         raise VerifyError(f"only Python tests are verified, not {plan.framework.name}")
-    result = run_tests(plan.root, plan.framework.test_path, generated.result, generated.tests, cancel, timeout)
+    result = run_tests(plan.root, plan.framework.test_path, generated.result, generated.tests, cancel, timeout, sandbox=sandbox)
     return keep_only(plan, generated, result.kept), result

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pydantic import BaseModel, Field, ValidationError
@@ -36,8 +39,8 @@ from lfcode.core.frameworks import FrameworkError, detect_framework, find_projec
 from lfcode.core.symbols import Symbol, symbol_at
 from lfcode.core.templates import TemplateError
 from lfcode.core.testgen import DEFAULT_TESTS, TEST_MAX_TOKENS, GeneratedTests, TestgenError, TestPlan, generate_tests
-from lfcode.core.verify import VerifyError, verify_generated
-from lfcode.lsp.convert import offset_at
+from lfcode.core.verify import SandboxUnavailable, VerifyError, mark_not_run, verify_generated
+from lfcode.lsp.convert import MAX_DOCUMENT_CHARS, offset_at
 from lfcode.lsp.server import LfcodeServer
 
 log = logging.getLogger(__name__)
@@ -78,10 +81,37 @@ class UserError(Exception):
         self.level = level
 
 
+def _check_size(doc: Any, is_open: bool) -> None:
+    """Refuse documents over :data:`MAX_DOCUMENT_CHARS` (no parse on the event loop) and, for
+    documents that are not open, anything but a regular file of at most that many bytes.
+
+    Raises:
+        UserError: the document is too large or not a regular file.
+    """
+    too_big = f"{os.path.basename(doc.path or doc.uri)} is too large for lfcode (over {MAX_DOCUMENT_CHARS / 1e6:.0f} MB)"
+    if is_open:
+        if len(doc.source) > MAX_DOCUMENT_CHARS:
+            raise UserError(too_big, types.MessageType.Warning)
+        return
+    try:
+        info = os.stat(doc.path)
+    except OSError as exc:
+        raise UserError(f"cannot read {doc.uri}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{doc.uri} is not a regular file")
+    if info.st_size > MAX_DOCUMENT_CHARS:
+        raise UserError(too_big, types.MessageType.Warning)
+
+
 def locate(ls: LfcodeServer, uri: str, position: types.Position) -> tuple[str, str, Symbol | None]:
-    """``(path, text, symbol)`` for a position; the text is the editor's (or the disk's)."""
+    """``(path, text, symbol)`` for a position; the text is the editor's (or the disk's).
+
+    Raises:
+        UserError: unreadable, not a regular file, or over :data:`MAX_DOCUMENT_CHARS`.
+    """
     doc = ls.workspace.get_text_document(uri)
     try:
+        _check_size(doc, unquote(uri) in ls.workspace.text_documents)
         text = doc.source
     except OSError as exc:
         raise UserError(f"cannot read {uri}: {exc.strerror or exc}") from exc
@@ -257,12 +287,18 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
         dropped = 0
         if ls.settings.verify_tests and framework.language == "python":
             job.report(f"Running {len(generated.tests)} tests…")
-            kept, result = await job.run(asyncio.to_thread(verify_generated, plan, generated, job.cancel), TESTS_SECONDS)
-            summary, dropped = result.summary(), len(result.dropped)
-            job.end_message = summary
-            if kept is None:
-                raise UserError(f"{summary}: no generated test passed, so nothing was written", types.MessageType.Warning)
-            generated = kept
+            try:
+                kept, result = await job.run(asyncio.to_thread(verify_generated, plan, generated, job.cancel, sandbox=ls.settings.sandbox), TESTS_SECONDS)
+            except SandboxUnavailable as exc:
+                _warn_no_sandbox(ls, str(exc))
+                summary = f"{len(generated.tests)} tests, not run (no sandbox)"
+                generated = mark_not_run(generated)
+            else:
+                summary, dropped = result.summary(), len(result.dropped)
+                job.end_message = summary
+                if kept is None:
+                    raise UserError(f"{summary}: no generated test passed, so nothing was written", types.MessageType.Warning)
+                generated = kept
         edit = edit_for_tests(ls, generated, existing or "", open_doc.version if open_doc is not None else None)
     answer = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=f"lfcode: tests for {symbol.qualname}"))
     if not answer.applied:
@@ -270,6 +306,17 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
     what = summary or f"{len(generated.tests)} tests, not run"
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"lfcode: {what}; added to {framework.test_path.name}"))
     return {"path": str(framework.test_path), "tests": generated.tests, "kept": len(generated.tests), "dropped": dropped}
+
+
+_sandbox_warned: set[int] = set()
+
+
+def _warn_no_sandbox(ls: LfcodeServer, message: str) -> None:
+    """Tell the user once per server that generated tests cannot be run (no OS sandbox)."""
+    log.warning("%s", message)
+    if id(ls) not in _sandbox_warned:
+        _sandbox_warned.add(id(ls))
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"lfcode: generated tests are not run: {message}"))
 
 
 async def _guarded(ls: LfcodeServer, command: Any, args: tuple[Any, ...]) -> Any:

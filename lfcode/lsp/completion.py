@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 from lsprotocol import types
 
 from lfcode.backends import BackendError
 from lfcode.core.complete import CompletionInput
 from lfcode.lsp.convert import UnsupportedDocument, completion_input, completion_items, inline_items
+from lfcode.lsp.documents import parsed
 from lfcode.lsp.server import LfcodeServer
 
 log = logging.getLogger(__name__)
@@ -20,13 +22,22 @@ INVOKED_ITEMS = 3
 async def suggest(
     ls: LfcodeServer, uri: str, position: types.Position, n: int, debounce: bool
 ) -> tuple[CompletionInput | None, list[str]]:
-    """Run the completion for ``uri`` at ``position``; errors become a message and no items."""
+    """Run the completion for ``uri`` at ``position``; errors become a message and no items.
+
+    Documents that are not open (pygls would read them from disk: ``file:///dev/zero``), binary or
+    over :data:`~lfcode.lsp.convert.MAX_DOCUMENT_CHARS` answer at once with no items.
+    """
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if doc is None:
+        log.info("completion requested for %s, which is not open", uri)
+        return None, []
     try:
-        source = completion_input(ls.workspace.get_text_document(uri), position)
+        source = completion_input(doc, position)
     except UnsupportedDocument as exc:
         log.info("%s", exc)
         return None, []
     workspace = ls.session.workspace
+    await parsed(ls, uri)  # a big document's parse may still be going on, in slices
     snapshot = workspace.documents.get(uri)
     if snapshot is not None and snapshot.text == source.text:
         # The incrementally parsed tree of this very text; a copy (O(1) in tree-sitter), because the

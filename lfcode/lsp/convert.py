@@ -12,10 +12,12 @@ import re
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from lfcode.context.documents import MAX_PARSE_CHARS
 from lfcode.core.complete import CompletionInput
 
-#: Documents larger than this (code points) are not completed: it is not code a model can help with.
-MAX_DOCUMENT_CHARS = 4_000_000
+#: Documents larger than this (characters, i.e. code points) are not completed: it is not code a
+#: model can help with, and they are not parsed either (the same cap as the document store).
+MAX_DOCUMENT_CHARS = MAX_PARSE_CHARS
 
 _WORD_TAIL = re.compile(r"[A-Za-z_0-9]+$")
 

@@ -45,6 +45,8 @@ async def load_model(ls: LfcodeServer) -> None:
     ls.notify_status(state.state, state.message)
     if backend is None:
         ls.show_error(f"{state.message}. Completions are off until the model is fixed (setting 'model').")
+    elif state.remote:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"lfcode: {state.message}"))
     else:
         ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=f"lfcode: {state.message}"))
 

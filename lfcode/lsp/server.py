@@ -10,13 +10,15 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lfcode import __version__
 from lfcode.backends import Backend, make_backend
+from lfcode.lsp.framing import serve_stdio
+from lfcode.lsp.protocol import LfcodeProtocol
 from lfcode.session import Session
 from lfcode.settings import Settings, SettingsLayers, load_settings
 
@@ -38,13 +40,17 @@ class LfcodeServer(LanguageServer):
         backend_factory: Callable[[Settings], Backend] = make_backend,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__("lfcode", __version__)
+        super().__init__("lfcode", __version__, protocol_cls=LfcodeProtocol)
         self.backend_factory = backend_factory
         self.env = dict(os.environ if env is None else env)
         self.layers = load_settings(None, self.env)
         self.base_layers = self.layers
         self.session = Session(self.layers.settings, backend_factory)
         self.project_root: Path | None = None
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve stdio with lfcode's bounded framing (:func:`lfcode.lsp.framing.serve_stdio`)."""
+        serve_stdio(self, stdin, stdout)
 
     @property
     def settings(self) -> Settings:

@@ -11,7 +11,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
-from tests.conftest import server_command
+from tests.conftest import record_path, server_command
 
 
 def server_env(tmp_path: Path, cache: Path | None = None, **settings: str) -> dict[str, str]:
@@ -20,6 +20,8 @@ def server_env(tmp_path: Path, cache: Path | None = None, **settings: str) -> di
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_CACHE_HOME"] = str(cache or tmp_path / "cache")
     env.update({f"LFCODE_{k.upper()}": v for k, v in settings.items()})
+    if "fake_script" in settings and "fake_record" not in settings:
+        env["LFCODE_FAKE_RECORD"] = str(record_path(Path(settings["fake_script"])))
     return env
 
 

@@ -56,3 +56,46 @@ def test_with_layer_reports_only_its_own_problems(tmp_path: Path) -> None:
     new = base.with_layer("didChangeConfiguration", {"unknown": 1, "temperature": 0.2})
     assert [p.key for p in new.problems] == ["unknown"]
     assert new.settings.temperature == 0.2
+
+
+def test_a_project_file_cannot_set_machine_level_keys(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lfcode.toml").write_text(
+        'backend = "openai"\nopenai_url = "http://10.255.255.1:8080/v1"\nallow_remote = true\n'
+        'model = "/tmp/evil.gguf"\nfake_script = "s.json"\nfake_record = "/home/u/.bashrc"\n'
+        'sandbox = "off"\nverify_tests = false\nmax_tokens = 20\n'
+    )
+    layers = load_settings(project, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    s = layers.settings
+    assert (s.backend, s.openai_url, s.allow_remote, s.model) == ("llama-cpp", "http://127.0.0.1:8080/v1", False, "embedded")
+    assert (s.fake_script, s.fake_record, s.sandbox, s.verify_tests) == (None, None, "required", True)
+    assert s.max_tokens == 20  # quality knobs still apply
+    [problem] = layers.problems
+    message = str(problem)
+    for key in ("backend", "openai_url", "allow_remote", "model", "fake_script", "fake_record", "sandbox", "verify_tests"):
+        assert key in message
+    assert str(project / "lfcode.toml") in message
+    assert str(tmp_path / "xdg" / "lfcode" / "config.toml") in message and "LFCODE_" in message
+
+
+def test_pyproject_tool_table_is_untrusted_too(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lfcode]\nbackend = "fake"\nfake_script = "x.json"\n')
+    layers = load_settings(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert layers.settings.backend == "llama-cpp" and layers.settings.fake_script is None
+    assert "[tool.lfcode]" in str(layers.problems[0]) and "ignored backend, fake_script" in str(layers.problems[0])
+
+
+def test_machine_level_keys_come_from_user_config_environment_and_editor(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "lfcode"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('backend = "openai"\nopenai_url = "http://127.0.0.1:9000/v1"\n')
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lfcode.toml").write_text('openai_url = "http://127.0.0.1:1/v1"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "LFCODE_SANDBOX": "off"}
+    layers = load_settings(project, env)
+    assert layers.settings.backend == "openai" and layers.settings.openai_url == "http://127.0.0.1:9000/v1"
+    assert layers.settings.sandbox == "off"
+    edited = layers.with_layer("initializationOptions", {"model": "/models/coder.gguf"})
+    assert edited.settings.model == "/models/coder.gguf" and edited.problems == []

@@ -28,13 +28,14 @@ import {
   progressTitle,
 } from "./commands";
 import { documentSelector } from "./languages";
-import { ServerCommand, resolveServerCommand, startFailureMessage } from "./serverCommand";
+import { ServerCommand, resolveServerCommand, serverCommandSettings, startFailureMessage } from "./serverCommand";
 import {
   SECTION,
   ServerSettings,
+  SettingsReader,
   didChangeConfigurationParams,
+  readServerSettings,
   sameSettings,
-  toServerSettings,
 } from "./settings";
 import { STATUS_NOTIFICATION, StatusTracker, statusView } from "./status";
 
@@ -76,31 +77,25 @@ class LfcodeExtension implements vscode.Disposable {
 
   // ---- settings -------------------------------------------------------------------------------
 
-  /** The server's settings: only those the user has set, under the server's key names. */
-  private serverSettings(): ServerSettings {
+  /** `lfcode.*` as the pure helpers read it: `inspect` for every layer, `get` for the effective value. */
+  private settingsReader(): SettingsReader {
     const config = vscode.workspace.getConfiguration(SECTION);
-    return toServerSettings((key) => {
-      const inspected = config.inspect(key);
-      if (inspected === undefined) {
-        return undefined;
-      }
-      const isSet = [
-        inspected.globalValue,
-        inspected.workspaceValue,
-        inspected.workspaceFolderValue,
-        inspected.globalLanguageValue,
-        inspected.workspaceLanguageValue,
-        inspected.workspaceFolderLanguageValue,
-      ].some((value) => value !== undefined);
-      // `get` (not `inspect`) so that workspace trust applies to restricted settings.
-      return isSet ? config.get(key) : undefined;
-    });
+    return { inspect: (key) => config.inspect(key), get: (key) => config.get(key) };
   }
 
+  /**
+   * The server's settings: only those that were set, under the server's key names. Machine-level
+   * ones (model, backend, openaiUrl, ...) come from the user's settings only, never a workspace's.
+   */
+  private serverSettings(): ServerSettings {
+    return readServerSettings(this.settingsReader());
+  }
+
+  /** The server command, from the user's `lfcode.server.*` only (never a workspace's). */
   private serverCommand(): ServerCommand {
     const config = vscode.workspace.getConfiguration(SECTION);
     return resolveServerCommand(
-      { path: config.get<string | null>("server.path"), pythonPath: config.get<string | null>("server.pythonPath") },
+      serverCommandSettings((key) => config.inspect(key)),
       os.homedir(),
     );
   }

@@ -4,7 +4,11 @@
  *
  * Precedence: `lfcode.server.path` (an `lfcode` executable, run as `<path> serve`), then
  * `lfcode.server.pythonPath` (run as `<python> -m lfcode serve`), else `lfcode serve` from PATH.
+ *
+ * Both are machine-level: only the user's value (or the default) counts, never a workspace's.
  */
+
+import { InspectedSetting, machineValue } from "./settings";
 
 export interface ServerCommandSettings {
   /** `lfcode.server.path`: the `lfcode` executable. */
@@ -16,6 +20,18 @@ export interface ServerCommandSettings {
 export interface ServerCommand {
   command: string;
   args: string[];
+}
+
+/**
+ * The server-command settings from `inspect("server.path")` / `inspect("server.pythonPath")`:
+ * the user's (global) value or the default; a workspace or folder value is ignored.
+ */
+export function serverCommandSettings(inspect: (key: string) => InspectedSetting | undefined): ServerCommandSettings {
+  const text = (value: unknown): string | null => (typeof value === "string" ? value : null);
+  return {
+    path: text(machineValue(inspect("server.path"))),
+    pythonPath: text(machineValue(inspect("server.pythonPath"))),
+  };
 }
 
 /** The executable used when neither setting is given. */

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -21,10 +21,28 @@ writeFileSync(logFile, "");
 // `lfcode.server.path` runs `<path> serve`: a wrapper that starts the fake server with node.
 writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${join(__dirname, "support", "fakeServer.js")}" "$@"\n`);
 chmodSync(wrapper, 0o755);
+// What a hostile repository's .vscode/settings.json might name as `lfcode.server.path`: it would
+// leave a mark and then behave like the real server, so only the mark tells it was run.
+const hostileMark = join(dir, "hostile-ran");
+const hostile = join(dir, "hostile-lfcode");
+writeFileSync(hostile, `#!/bin/sh\ntouch "${hostileMark}"\nexec "${wrapper}" "$@"\n`);
+chmodSync(hostile, 0o755);
 process.env.LFCODE_FAKE_LOG = logFile;
 
 const state: FakeState = {
   config: { "server.path": wrapper, nCtx: 8192, nThreads: null },
+  // Machine-level values a workspace must not choose, and one ordinary setting it may.
+  workspaceConfig: {
+    "server.path": hostile,
+    "server.pythonPath": hostile,
+    model: "/tmp/hostile.gguf",
+    backend: "openai",
+    openaiUrl: "http://attacker.example/v1",
+    allowRemote: true,
+    verifyTests: true,
+    sandbox: "off",
+    maxTokens: 99,
+  },
   commands: new Map(),
   statusTexts: [],
   messages: [],
@@ -74,10 +92,17 @@ after(async () => {
 
 const count = (method: string): number => received().filter((m) => m.method === method).length;
 
-test("initializationOptions carry only the settings the user set, in snake_case", () => {
+test("initializationOptions carry only the settings that were set, in snake_case", () => {
   const init = received().find((m) => m.method === "initialize");
   assert.ok(init, "initialize was sent");
-  assert.deepEqual(init.params.initializationOptions, { n_ctx: 8192 });
+  // The workspace's maxTokens is honoured; its model, backend, openaiUrl, allowRemote, verifyTests
+  // and sandbox (machine-level) are not sent at all.
+  assert.deepEqual(init.params.initializationOptions, { n_ctx: 8192, max_tokens: 99 });
+});
+
+test("the server is started from the user's lfcode.server.path, never the workspace's", () => {
+  assert.ok(received().some((m) => m.method === "initialize"), "the user's server was started");
+  assert.equal(existsSync(hostileMark), false, "the workspace's server.path was not run");
 });
 
 test("inline completion is offered (registerProposedFeatures) for the served languages", () => {
@@ -126,14 +151,25 @@ test("Review changes sends lfcode.review with the workspace folder", async () =>
   assert.deepEqual(last.params, { command: "lfcode.review", arguments: [{ workspaceFolder: folderUri }] });
 });
 
+test("a workspace change to a machine-level setting alone sends nothing", async () => {
+  state.workspaceConfig!.model = "/tmp/other-hostile.gguf";
+  state.workspaceFolderConfig = { backend: "openai", allowRemote: true, sandbox: "off" };
+  state.configurationChanged.fire({ affectsConfiguration: (s: string) => s === "lfcode" || s === "lfcode.model" });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(count("workspace/didChangeConfiguration"), 0);
+});
+
 test("a settings change is re-sent as didChangeConfiguration { settings: { lfcode } }", async () => {
-  state.config.maxTokens = 64;
+  state.workspaceConfig!.maxTokens = 64; // a workspace value for an ordinary setting counts
   state.config.logLevel = "debug";
+  state.config.openaiUrl = "http://127.0.0.1:11434/v1"; // the user's value, not the workspace's
   state.configurationChanged.fire({ affectsConfiguration: (s: string) => s === "lfcode" || s.startsWith("lfcode.maxTokens") });
   const change = await waitFor("didChangeConfiguration", () =>
     received().find((m) => m.method === "workspace/didChangeConfiguration"),
   );
-  assert.deepEqual(change.params, { settings: { lfcode: { n_ctx: 8192, max_tokens: 64, log_level: "debug" } } });
+  assert.deepEqual(change.params, {
+    settings: { lfcode: { n_ctx: 8192, max_tokens: 64, log_level: "debug", openai_url: "http://127.0.0.1:11434/v1" } },
+  });
 });
 
 test("restart: a new server, the commands bound again without a clash", async () => {
@@ -167,6 +203,10 @@ test("changing lfcode.server.* restarts the server", async () => {
   state.configurationChanged.fire({ affectsConfiguration: (s: string) => s === "lfcode" || s === "lfcode.server" });
   await waitFor("a new initialize", () => count("initialize") === before + 1);
   await waitFor("running again", () => state.statusItem?.text === "lfcode: ready" || undefined);
+});
+
+test("no server was ever started from the workspace's settings", () => {
+  assert.equal(existsSync(hostileMark), false);
 });
 
 test("no error popups along the way", () => {

@@ -6,12 +6,13 @@ import { test } from "node:test";
 
 import { RESTART_COMMAND, SERVER_COMMANDS } from "../commands";
 import { LANGUAGES, activationEvents, documentSelector } from "../languages";
-import { SETTINGS } from "../settings";
+import { MACHINE_CLIENT_KEYS, MACHINE_KEYS, SETTINGS } from "../settings";
 
 interface Property {
   type: string | string[];
   default: unknown;
   enum?: string[];
+  scope?: string;
 }
 
 // Compiled to out/test/, so the manifest is two levels up.
@@ -43,10 +44,35 @@ test("every server setting is contributed with the server's default and type", (
 
 test("no contributed setting is forgotten by the mapping", () => {
   const mapped = new Set(SETTINGS.map((s) => `lfcode.${s.vscodeKey}`));
-  const clientOnly = new Set(["lfcode.server.path", "lfcode.server.pythonPath", "lfcode.trace.server"]);
+  const clientOnly = new Set([...MACHINE_CLIENT_KEYS.map((k) => `lfcode.${k}`), "lfcode.trace.server"]);
   for (const key of Object.keys(properties)) {
     assert.ok(mapped.has(key) || clientOnly.has(key), `${key} is mapped or client-only`);
   }
+});
+
+test("every machine-level key is `scope: machine` and a restricted configuration", () => {
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, "limited");
+  assert.ok(typeof untrusted.description === "string" && untrusted.description.length > 0);
+  const restricted: string[] = untrusted.restrictedConfigurations;
+  for (const key of MACHINE_KEYS) {
+    const name = `lfcode.${key}`;
+    assert.ok(properties[name], `${name} is contributed`);
+    assert.equal(properties[name].scope, "machine", `scope of ${name}`);
+    assert.ok(restricted.includes(name), `${name} is in restrictedConfigurations`);
+  }
+  // And nothing else is: the other settings stay per-workspace.
+  const machineScoped = Object.keys(properties).filter((k) => properties[k].scope === "machine");
+  assert.deepEqual(machineScoped.sort(), MACHINE_KEYS.map((k) => `lfcode.${k}`).sort());
+  assert.deepEqual([...restricted].sort(), MACHINE_KEYS.map((k) => `lfcode.${k}`).sort());
+  assert.ok(!Object.values(properties).some((p) => p.scope === "machine-overridable"), "no machine-overridable");
+});
+
+test("lfcode.sandbox: required (default) or off", () => {
+  const sandbox = properties["lfcode.sandbox"];
+  assert.equal(sandbox.default, "required");
+  assert.deepEqual(sandbox.enum, ["required", "off"]);
+  assert.equal(SETTINGS.find((s) => s.vscodeKey === "sandbox")?.serverKey, "sandbox");
 });
 
 test("activation events cover every served language", () => {

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { describeCommand, expandHome, resolveServerCommand, startFailureMessage } from "../serverCommand";
+import {
+  describeCommand,
+  expandHome,
+  resolveServerCommand,
+  serverCommandSettings,
+  startFailureMessage,
+} from "../serverCommand";
+import { InspectedSetting } from "../settings";
 
 test("default is `lfcode serve` from PATH", () => {
   assert.deepEqual(resolveServerCommand({}), { command: "lfcode", args: ["serve"] });
@@ -47,4 +54,22 @@ test("commands are described as a shell would take them", () => {
   const message = startFailureMessage({ command: "lfcode", args: ["serve"] }, "spawn lfcode ENOENT");
   assert.match(message, /`lfcode serve`: spawn lfcode ENOENT/);
   assert.match(message, /lfcode\.server\.path/);
+});
+
+test("server.path and server.pythonPath come from the user's settings only", () => {
+  const layers = (user: Record<string, unknown>, workspace: Record<string, unknown>) => (key: string): InspectedSetting => ({
+    defaultValue: null,
+    globalValue: user[key],
+    workspaceValue: workspace[key],
+    workspaceFolderValue: workspace[key],
+  });
+  const hostile = { "server.path": "/tmp/hostile/lfcode", "server.pythonPath": "/tmp/hostile/python" };
+  assert.deepEqual(serverCommandSettings(layers({}, hostile)), { path: null, pythonPath: null });
+  assert.deepEqual(resolveServerCommand(serverCommandSettings(layers({}, hostile))), { command: "lfcode", args: ["serve"] });
+  assert.deepEqual(
+    resolveServerCommand(serverCommandSettings(layers({ "server.pythonPath": "/venv/bin/python" }, hostile))),
+    { command: "/venv/bin/python", args: ["-m", "lfcode", "serve"] },
+  );
+  assert.deepEqual(serverCommandSettings(layers({ "server.path": 42 }, {})), { path: null, pythonPath: null });
+  assert.deepEqual(serverCommandSettings(() => undefined), { path: null, pythonPath: null });
 });

@@ -6,7 +6,17 @@
  */
 
 import Module = require("module");
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
+
+// Compiled to out/test/support/, so the manifest is three levels up.
+const manifestDefaults: Record<string, unknown> = Object.fromEntries(
+  Object.entries(
+    JSON.parse(readFileSync(join(__dirname, "..", "..", "..", "package.json"), "utf8")).contributes.configuration
+      .properties as Record<string, { default?: unknown }>,
+  ).map(([key, property]) => [key, property.default]),
+);
 
 type Listener<T> = (event: T) => unknown;
 
@@ -107,6 +117,10 @@ function withFallback<T extends object>(name: string, known: T): T {
 export interface FakeState {
   /** `lfcode.*` values the user has set (key without the `lfcode.` prefix). */
   config: Record<string, unknown>;
+  /** `lfcode.*` values set by the workspace (`.vscode/settings.json`); they win over `config`. */
+  workspaceConfig?: Record<string, unknown>;
+  /** `lfcode.*` values set by the workspace folder; they win over both. */
+  workspaceFolderConfig?: Record<string, unknown>;
   commands: Map<string, (...args: unknown[]) => unknown>;
   statusTexts: string[];
   statusItem?: { text: string; tooltip?: string };
@@ -120,17 +134,29 @@ export interface FakeState {
 export function createFakeVscode(state: FakeState): any {
   const folder = { uri: Uri.parse(state.workspaceFolder), name: "w", index: 0 };
 
+  // Like VS Code: `get` merges default < user < workspace < folder; `inspect` shows each layer.
   const makeConfiguration = (section?: string) => {
     const prefix = section ? `${section}.` : "";
-    const lookup = (key: string): unknown =>
-      prefix === "lfcode." ? state.config[key] : section === undefined ? undefined : undefined;
+    const layer = (values: Record<string, unknown> | undefined, key: string): unknown =>
+      prefix === "lfcode." ? values?.[key] : undefined;
+    const inspect = (key: string) => ({
+      key: prefix + key,
+      defaultValue: manifestDefaults[prefix + key],
+      globalValue: layer(state.config, key),
+      workspaceValue: layer(state.workspaceConfig, key),
+      workspaceFolderValue: layer(state.workspaceFolderConfig, key),
+    });
+    const lookup = (key: string): unknown => {
+      const i = inspect(key);
+      return [i.workspaceFolderValue, i.workspaceValue, i.globalValue, i.defaultValue].find((v) => v !== undefined);
+    };
     return withFallback(`configuration(${section})`, {
       get: (key: string, fallback?: unknown) => {
         const value = lookup(key);
         return value === undefined ? fallback : value;
       },
       has: (key: string) => lookup(key) !== undefined,
-      inspect: (key: string) => ({ key: prefix + key, globalValue: lookup(key) }),
+      inspect,
       update: async () => undefined,
     });
   };

@@ -1,0 +1,1 @@
+"""Attacks from a hostile repository, and the sandbox, tried for real."""
