@@ -66,10 +66,17 @@ def cli() -> None:
 @click.option("--tcp", is_flag=True, help="Listen on TCP instead of stdio (loopback only).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="TCP host; must be a loopback address.")
 @click.option("--port", default=2087, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
-def serve(tcp: bool, host: str, port: int) -> None:
+@click.option(
+    "--stdio",
+    is_flag=True,
+    help="Talk LSP over stdin/stdout (the default; accepted because many clients, VS Code's among them, pass it).",
+)
+def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
     """Run the language server (stdio by default)."""
     from lfcode.lsp.server import create_server
 
+    if tcp and stdio:
+        fail("--stdio and --tcp exclude each other")
     _setup_logging(os.environ.get("LFCODE_LOG_LEVEL", "info"))
     if tcp and not is_loopback(host):
         fail(f"--host {host} is not a loopback address; lfcode serves only this machine")

@@ -57,6 +57,28 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
+#: ``InlineCompletionTriggerKind`` values of the final LSP 3.18 (Invoked = 1, Automatic = 2).
+_INLINE_TRIGGER_KINDS = frozenset(kind.value for kind in types.InlineCompletionTriggerKind)
+
+
+def _fix_inline_trigger_kind(data: dict[str, Any]) -> None:
+    """Make a ``textDocument/inlineCompletion`` request's ``context.triggerKind`` one that LSP
+    3.18 knows, in place: an unknown or absent kind (vscode-languageclient 9 sends the proposed
+    numbering, where Invoked is 0) is taken as Invoked (1), so the request is answered rather than
+    refused with ``-32602``. A missing ``context`` is added; other malformed params are left for
+    structuring to refuse."""
+    params = data.get("params")
+    if not isinstance(params, dict):
+        return
+    context = params.setdefault("context", {})
+    if not isinstance(context, dict):
+        return
+    kind = context.get("triggerKind")
+    if isinstance(kind, bool) or not isinstance(kind, int) or kind not in _INLINE_TRIGGER_KINDS:
+        log.debug("inlineCompletion triggerKind %r taken as Invoked", kind)
+        context["triggerKind"] = types.InlineCompletionTriggerKind.Invoked.value
+
+
 class LfcodeProtocol(LanguageServerProtocol):
     """pygls' LSP protocol with validation in front of it and guaranteed answers.
 
@@ -142,6 +164,8 @@ class LfcodeProtocol(LanguageServerProtocol):
         if problem is not None:
             self.reply_error(msg_id, *problem)
             return
+        if method == types.TEXT_DOCUMENT_INLINE_COMPLETION:
+            _fix_inline_trigger_kind(data)
         request_type = self.get_message_type(method) or JsonRPCRequestMessage
         if not any(a.name == "id" for a in getattr(request_type, "__attrs_attrs__", ())):
             self.reply_error(msg_id, INVALID_REQUEST, f"Invalid Request: {method} is a notification, not a request")

@@ -4,18 +4,18 @@
  * code actions, review) is the server's, reached through the standard LSP.
  */
 
+import { execFile } from "child_process";
 import * as os from "os";
+import * as path from "path";
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
-  Executable,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
 } from "vscode-languageclient/node";
 
 import {
@@ -28,7 +28,18 @@ import {
   progressTitle,
 } from "./commands";
 import { documentSelector } from "./languages";
-import { ServerCommand, resolveServerCommand, serverCommandSettings, startFailureMessage } from "./serverCommand";
+import { lspInlineTriggerKind } from "./inlineCompletion";
+import {
+  DiscoveredServer,
+  NOT_FOUND_MESSAGE,
+  OPEN_SETTING_BUTTON,
+  ServerCommand,
+  discoverServerCommand,
+  findOnPath,
+  serverCommandSettings,
+  serverExecutable,
+  startFailureMessage,
+} from "./serverCommand";
 import {
   SECTION,
   ServerSettings,
@@ -58,6 +69,8 @@ class LfcodeExtension implements vscode.Disposable {
   private readonly output: vscode.OutputChannel;
   /** Serialises start, stop and restart. */
   private lifecycle: Promise<void> = Promise.resolve();
+  /** The "not found" notification is shown once, until the server settings change. */
+  private notFoundShown = false;
 
   constructor(context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel("lfcode");
@@ -91,13 +104,53 @@ class LfcodeExtension implements vscode.Disposable {
     return readServerSettings(this.settingsReader());
   }
 
-  /** The server command, from the user's `lfcode.server.*` only (never a workspace's). */
-  private serverCommand(): ServerCommand {
+  /**
+   * How to start the server: the user's `lfcode.server.*` (never a workspace's), then the Python
+   * extension's interpreter when it has lfcode, then `lfcode` on PATH or in `~/.local/bin`.
+   */
+  private discoverServer(): Promise<DiscoveredServer | undefined> {
     const config = vscode.workspace.getConfiguration(SECTION);
-    return resolveServerCommand(
-      serverCommandSettings((key) => config.inspect(key)),
-      os.homedir(),
-    );
+    const home = os.homedir();
+    return discoverServerCommand(serverCommandSettings((key) => config.inspect(key)), home, {
+      pythonInterpreter: () => this.pythonExtensionInterpreter(),
+      hasLfcode: (python) => hasLfcode(python),
+      findExecutable: (name) => findOnPath(name, process.env.PATH, [path.join(home, ".local", "bin")]),
+    });
+  }
+
+  /**
+   * The interpreter selected in the Python extension, if it is installed. Not asked in an
+   * untrusted workspace: the selection may be the repository's own `.venv`, and lfcode must not
+   * run a program that the repository chose.
+   */
+  private async pythonExtensionInterpreter(): Promise<string | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      return undefined;
+    }
+    const extension = vscode.extensions.getExtension<PythonExtensionApi>("ms-python.python");
+    if (extension === undefined) {
+      return undefined;
+    }
+    const api = extension.isActive ? extension.exports : await extension.activate();
+    const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const environments = api?.environments;
+    if (environments?.getActiveEnvironmentPath !== undefined) {
+      const active = environments.getActiveEnvironmentPath(resource);
+      const resolved = active !== undefined ? await environments.resolveEnvironment?.(active) : undefined;
+      return resolved?.executable?.uri?.fsPath ?? active?.path;
+    }
+    return api?.settings?.getExecutionDetails?.(resource)?.execCommand?.[0];
+  }
+
+  private async showNotFound(): Promise<void> {
+    if (this.notFoundShown) {
+      return;
+    }
+    this.notFoundShown = true;
+    const choice = await vscode.window.showErrorMessage(NOT_FOUND_MESSAGE, OPEN_SETTING_BUTTON);
+    if (choice === OPEN_SETTING_BUTTON) {
+      await vscode.commands.executeCommand("workbench.action.openSettings", `${SECTION}.server.path`);
+    }
   }
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
@@ -105,6 +158,7 @@ class LfcodeExtension implements vscode.Disposable {
       return;
     }
     if (event.affectsConfiguration(`${SECTION}.server`)) {
+      this.notFoundShown = false;
       this.output.appendLine("lfcode: server command changed; restarting the server");
       void this.restart();
       return;
@@ -242,12 +296,8 @@ class LfcodeExtension implements vscode.Disposable {
 
   private createClient(cmd: ServerCommand): LanguageClient {
     const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file");
-    const executable: Executable = {
-      command: cmd.command,
-      args: cmd.args,
-      transport: TransportKind.stdio,
-      options: folder ? { cwd: folder.uri.fsPath } : undefined,
-    };
+    // No `transport`: with TransportKind.stdio the client would append `--stdio` (see serverExecutable).
+    const executable = serverExecutable(cmd, folder?.uri.fsPath);
     const serverOptions: ServerOptions = { run: executable, debug: executable };
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(),
@@ -259,6 +309,15 @@ class LfcodeExtension implements vscode.Disposable {
         return this.lastSent;
       },
       middleware: {
+        // vscode-languageclient 9 sends VS Code's numbering (Invoke 0, Automatic 1); LSP 3.18 has
+        // Invoked 1, Automatic 2 (see inlineCompletion.ts).
+        provideInlineCompletionItems: (document, position, context, token, next) =>
+          next(
+            document,
+            position,
+            { ...context, triggerKind: lspInlineTriggerKind(context.triggerKind) as vscode.InlineCompletionTriggerKind },
+            token,
+          ),
         executeCommand: (command, args, next) => this.runServerCommand(command, args, next),
         handleWorkDoneProgress: (token, params, next) => {
           this.update(this.status.applyProgress(token, params));
@@ -293,8 +352,21 @@ class LfcodeExtension implements vscode.Disposable {
   }
 
   private async doStart(): Promise<void> {
-    const cmd = this.serverCommand();
-    this.output.appendLine(`lfcode: starting ${[cmd.command, ...cmd.args].join(" ")}`);
+    let found: DiscoveredServer | undefined;
+    try {
+      found = await this.discoverServer();
+    } catch (error) {
+      this.output.appendLine(`lfcode: looking for the server: ${errorMessage(error)}`);
+    }
+    if (found === undefined) {
+      this.output.appendLine(NOT_FOUND_MESSAGE);
+      this.update(this.status.failed(NOT_FOUND_MESSAGE));
+      this.bindFallbackCommands(undefined);
+      void this.showNotFound();
+      return;
+    }
+    const cmd = found.cmd;
+    this.output.appendLine(`lfcode: starting ${[cmd.command, ...cmd.args].join(" ")} (from ${found.source})`);
     const client = this.createClient(cmd);
     this.client = client;
     try {
@@ -346,6 +418,29 @@ class LfcodeExtension implements vscode.Disposable {
   dispose(): void {
     void this.stop();
   }
+}
+
+/** The part of the Python extension's API (ms-python.python) that lfcode reads. */
+interface PythonExtensionApi {
+  environments?: {
+    getActiveEnvironmentPath?(resource?: vscode.Uri): { id?: string; path: string } | undefined;
+    resolveEnvironment?(
+      environment: { id?: string; path: string },
+    ): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+  settings?: { getExecutionDetails?(resource?: vscode.Uri): { execCommand?: string[] } | undefined };
+}
+
+/** True when `python` can import lfcode (10 s at most). */
+function hasLfcode(python: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(
+      python,
+      ["-c", "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('lfcode') else 1)"],
+      { timeout: 10000, windowsHide: true },
+      (error) => resolve(error === null),
+    );
+  });
 }
 
 let extension: LfcodeExtension | undefined;

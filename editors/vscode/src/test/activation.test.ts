@@ -114,6 +114,36 @@ test("inline completion is offered (registerProposedFeatures) for the served lan
   assert.ok(selector.some((f) => f.scheme === "untitled" && f.language === "rust"));
 });
 
+test("the server's command line is exactly `<path> serve`: no --stdio", () => {
+  // vscode-languageclient appends --stdio with TransportKind.stdio; lfcode serve <= 0.1 exited with 2.
+  const argv = received().find((m) => m.method === "argv");
+  assert.ok(argv, "the fake server logged its arguments");
+  assert.deepEqual(argv.params, ["serve"]);
+});
+
+test("inline completion trigger kinds reach the server in LSP 3.18 numbering", async () => {
+  // The real client under the fake vscode: what VS Code passes (Invoke 0, Automatic 1) must
+  // arrive as Invoked 1, Automatic 2. Fails if the middleware is dropped, or if a client release
+  // starts translating by itself (the middleware would then map twice).
+  const provider = state.inlineCompletionProviders?.[0];
+  assert.ok(provider, "an inline completion provider was registered");
+  const document = { uri: { toString: () => "file:///w/a.py", scheme: "file", fsPath: "/w/a.py" }, languageId: "python", version: 1 };
+  const position = { line: 1, character: 4 };
+  const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+  await provider.provideInlineCompletionItems(document, position, { triggerKind: 0, selectedCompletionInfo: undefined }, token);
+  await provider.provideInlineCompletionItems(document, position, { triggerKind: 1, selectedCompletionInfo: undefined }, token);
+  const sent = await waitFor("two inline completion requests", () => {
+    const all = received().filter((m) => m.method === "textDocument/inlineCompletion");
+    return all.length >= 2 ? all : undefined;
+  });
+  assert.deepEqual(
+    sent.map((m) => m.params.context.triggerKind),
+    [1, 2],
+  );
+  assert.deepEqual(sent[0].params.position, position);
+  assert.equal(sent[0].params.textDocument.uri, "file:///w/a.py");
+});
+
 test("status bar follows $/progress and lfcode/status", async () => {
   await waitFor("the server's script", () => received().some((m) => m.method === "script-done"));
   await waitFor("ready", () => state.statusItem?.text === "lfcode: ready");

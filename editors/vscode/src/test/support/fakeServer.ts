@@ -15,6 +15,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
 
 connection.onRequest("initialize", (params: unknown) => {
+  // The command line the client built: the real `lfcode serve` exits with code 2 on an
+  // argument it does not know, so the activation test checks them.
+  log("argv", process.argv.slice(2));
   log("initialize", params);
   return {
     capabilities: {
@@ -43,6 +46,10 @@ connection.onNotification("initialized", async () => {
   log("script-done", {});
 });
 
+connection.onRequest("textDocument/inlineCompletion", (params: unknown) => {
+  log("textDocument/inlineCompletion", params);
+  return { items: [{ insertText: "return a + b" }] };
+});
 connection.onRequest("workspace/executeCommand", (params: unknown) => {
   log("workspace/executeCommand", params);
   return { ok: true };

@@ -126,6 +126,16 @@ export interface FakeState {
   statusItem?: { text: string; tooltip?: string };
   messages: string[];
   inlineCompletionSelectors: unknown[];
+  /** The inline completion providers registered, in order (the client's, wrapping the middleware). */
+  inlineCompletionProviders?: any[];
+  /** `vscode.extensions.getExtension(id)` answers, e.g. a fake `ms-python.python`. */
+  extensions?: Record<string, unknown>;
+  /** `vscode.workspace.isTrusted` (true when unset). */
+  untrusted?: boolean;
+  /** Picks the button of a message (`showErrorMessage(text, ...buttons)`); none when unset. */
+  chooseButton?: (message: string, buttons: string[]) => string | undefined;
+  /** `vscode.commands.executeCommand` calls of commands that no one registered. */
+  executedCommands?: unknown[][];
   activeEditor?: { uri: string; line: number; character: number };
   workspaceFolder: string;
   configurationChanged: EventEmitter<{ affectsConfiguration(section: string): boolean }>;
@@ -207,6 +217,10 @@ export function createFakeVscode(state: FakeState): any {
       },
       async executeCommand(id: string, ...args: unknown[]) {
         const handler = state.commands.get(id);
+        if (!handler && id.startsWith("workbench.")) {
+          (state.executedCommands ??= []).push([id, ...args]);
+          return undefined;
+        }
         if (!handler) {
           throw new Error(`command '${id}' not found`);
         }
@@ -215,8 +229,9 @@ export function createFakeVscode(state: FakeState): any {
     }),
     languages: withFallback("languages", {
       match: () => 10,
-      registerInlineCompletionItemProvider(selector: unknown) {
+      registerInlineCompletionItemProvider(selector: unknown, provider: unknown) {
         state.inlineCompletionSelectors.push(selector);
+        (state.inlineCompletionProviders ??= []).push(provider);
         return new Disposable(() => undefined);
       },
     }),
@@ -258,9 +273,10 @@ export function createFakeVscode(state: FakeState): any {
       async withProgress(_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) {
         return task({ report() {} }, { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) });
       },
-      async showErrorMessage(message: string) {
+      async showErrorMessage(message: string, ...buttons: unknown[]) {
         state.messages.push(`error: ${message}`);
-        return undefined;
+        const labels = buttons.filter((b): b is string => typeof b === "string");
+        return state.chooseButton?.(message, labels);
       },
       async showWarningMessage(message: string) {
         state.messages.push(`warning: ${message}`);
@@ -274,7 +290,15 @@ export function createFakeVscode(state: FakeState): any {
         return folder;
       },
     }),
+    extensions: withFallback("extensions", {
+      getExtension: (id: string) => state.extensions?.[id],
+      all: [],
+      onDidChange: () => ({ dispose() {} }),
+    }),
     workspace: withFallback("workspace", {
+      get isTrusted() {
+        return state.untrusted !== true;
+      },
       get workspaceFolders() {
         return [folder];
       },
