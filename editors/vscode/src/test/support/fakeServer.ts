@@ -5,14 +5,36 @@
  */
 
 import { appendFileSync } from "node:fs";
-import { ProgressType, StreamMessageReader, StreamMessageWriter, createMessageConnection } from "vscode-jsonrpc/node";
+import {
+  type MessageReader,
+  ProgressType,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createMessageConnection,
+} from "vscode-jsonrpc/node";
 
 const logFile = process.env.LFCODE_FAKE_LOG ?? "/dev/null";
 const log = (method: string, params: unknown): void => appendFileSync(logFile, JSON.stringify({ method, params }) + "\n");
 const progress = new ProgressType<{ kind: string; title?: string }>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+// `exit` is logged as soon as it is read, not when the connection's queue gets to it: the client
+// closes the pipe right after sending it, and a closed connection drops what is still queued.
+const stdin = new StreamMessageReader(process.stdin);
+const reader: MessageReader = {
+  onError: stdin.onError,
+  onClose: stdin.onClose,
+  onPartialMessage: stdin.onPartialMessage,
+  listen: (callback) =>
+    stdin.listen((message) => {
+      if ((message as { method?: string }).method === "exit") {
+        log("exit", null);
+      }
+      callback(message);
+    }),
+  dispose: () => stdin.dispose(),
+};
+const connection = createMessageConnection(reader, new StreamMessageWriter(process.stdout));
 
 connection.onRequest("initialize", (params: unknown) => {
   // The command line the client built: the real `lfcode serve` exits with code 2 on an
@@ -59,9 +81,6 @@ connection.onRequest("shutdown", () => {
   log("shutdown", null);
   return null;
 });
-connection.onNotification("exit", () => {
-  log("exit", null);
-  process.exit(0);
-});
+connection.onNotification("exit", () => process.exit(0));
 connection.onNotification((method: string, params: unknown) => log(method, params));
 connection.listen();
