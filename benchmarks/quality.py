@@ -7,7 +7,7 @@ prefix, ending with a newline), ``canonical_solution`` (the middle, whole lines)
 
 (a) **baseline**: the raw prefix to llama-cpp-python, greedy; single-line stops at ``"\\n"``,
     multi-line at a blank line (``"\\n\\n"``, 128 tokens at most).
-(b) **pipeline**: ``lfcode.core.complete`` on the document as an editor holds it: the prefix, an
+(b) **pipeline**: ``lfcode.completion.engine`` on the document as an editor holds it: the prefix, an
     empty line with the cursor at column 0, then the suffix. The single-line set is run with
     ``multiline=False`` (the baseline is told "one line" too); the multi-line set lets the syntax
     decide. ``--auto-single`` adds a row for the single-line set with the shape decided by syntax.
@@ -138,7 +138,7 @@ def pipeline(
     """
     from lfcode.context.builder import DEFAULT_PARTS, ContextSources
     from lfcode.context.ring import Chunk, RingBuffer
-    from lfcode.core.complete import CompletionInput, CompletionOptions, complete
+    from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
 
     text = task["prompt"] + "\n" + task["suffix"]
     source = CompletionInput(text=text, offset=len(task["prompt"]), path="solution.py", language_id="python")
@@ -196,8 +196,8 @@ def context_timing(backend, lines: int = 5000, edits: int = 50) -> None:
 
     from lfcode.context.documents import DocumentStore
     from lfcode.context.workspace import Workspace
-    from lfcode.core.complete import CompletionInput, CompletionOptions, complete
-    from lfcode.core.prompt import build_prompt
+    from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
+    from lfcode.completion.prompt import build_prompt
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     text_lines: list[str] = []

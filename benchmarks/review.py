@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lfcode.backends import make_backend  # noqa: E402
-from lfcode.core.review import ReviewOptions, review  # noqa: E402
+from lfcode.review.model import ReviewOptions, review  # noqa: E402
 from lfcode.settings import Settings  # noqa: E402
 
 MODULES = ("textwrap", "statistics", "bisect", "heapq", "shlex", "difflib", "fnmatch", "posixpath",

@@ -3,8 +3,8 @@
 - ``../shared/benchmarks/codet-testgen/HumanEval_for_test_case_generation.jsonl`` (CodeT's
   HumanEval split, 164 tasks). Each task becomes a one-file project: the prompt's signature and
   docstring with the ``canonical_solution`` as body, as lfcode sees code in an editor. lfcode
-  generates pytest tests for the entry point (``lfcode.core.testgen``) and runs them
-  (``lfcode.core.verify``). Reported: the share of generated assertions that hold against the
+  generates pytest tests for the entry point (``lfcode.testgen.generate``) and runs them
+  (``lfcode.testgen.verify``). Reported: the share of generated assertions that hold against the
   canonical solution (every ``assert`` and ``pytest.raises`` block checked on its own, so one
   failing assertion does not hide the next), and the share of tasks with at least one kept test.
 - ``../shared/benchmarks/testeval/leetcode-py.jsonl`` (TestEval, 210 LeetCode programs), a
@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 
 from lfcode.backends import BackendError, make_backend
-from lfcode.core.frameworks import detect_framework
-from lfcode.core.symbols import find_symbol
-from lfcode.core.testgen import TestgenError, TestPlan, generate_tests
-from lfcode.core.verify import GUARD, VerifyError, verify_generated
+from lfcode.testgen.frameworks import detect_framework
+from lfcode.context.code_symbols import find_symbol
+from lfcode.testgen.generate import TestgenError, TestPlan, generate_tests
+from lfcode.testgen.verify import GUARD, VerifyError, verify_generated
 from lfcode.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from lfcode import __version__
+from lfcode.errors import BackendError, LfcodeError
 from lfcode.terminal import clean
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -73,7 +74,7 @@ def cli() -> None:
 )
 def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
     """Run the language server (stdio by default)."""
-    from lfcode.lsp.server import create_server
+    from lfcode.lsp.app import create_server
 
     if tcp and stdio:
         fail("--stdio and --tcp exclude each other")
@@ -100,9 +101,9 @@ def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
 @click.option("-n", "count", default=1, show_default=True, type=click.IntRange(1, 5), help="Suggestions to print.")
 def complete(file: Path, line: int, col: int, model: str | None, count: int) -> None:
     """Print the suggestion at LINE:COL of FILE (both 1-based; COL counts characters)."""
-    from lfcode.backends import BackendError, make_backend
-    from lfcode.core.complete import CompletionInput, CompletionOptions
-    from lfcode.core.complete import complete as run_complete
+    from lfcode.backends import make_backend
+    from lfcode.completion.engine import CompletionInput, CompletionOptions
+    from lfcode.completion.engine import complete as run_complete
 
     text = read_source(file)
     lines = text.split("\n")
@@ -117,7 +118,7 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
         backend = make_backend(settings)
         options = CompletionOptions.from_settings(settings, count)
         result = run_complete(backend, CompletionInput(text, offset, str(file)), options)
-    except (BackendError, ValueError) as exc:
+    except LfcodeError as exc:
         fail(str(exc))
     if not result.items:
         fail("no suggestion at this position", 1)
@@ -162,13 +163,13 @@ def _settings_for(file: Path, model: str | None):
 
 def _model_for(file: Path, model: str | None):
     """``(settings, backend)`` for a CLI command on ``file``; exits with a message on failure."""
-    from lfcode.backends import BackendError, make_backend
+    from lfcode.backends import make_backend
 
     settings = _settings_for(file, model)
     _warn_remote(settings)
     try:
         return settings, make_backend(settings)
-    except BackendError as exc:
+    except LfcodeError as exc:
         fail(str(exc))
 
 
@@ -188,27 +189,24 @@ def explain(target: str, model: str | None) -> None:
     """Explain the function, method or class at LINE of FILE (1-based), or the whole FILE."""
     import threading
 
-    from lfcode.backends import BackendError
-    from lfcode.core import explain as explaining
-    from lfcode.core.frameworks import find_project_root
-    from lfcode.core.symbols import module_symbol, symbol_at
+    from lfcode.explain import service
+    from lfcode.testgen.frameworks import find_project_root
 
     name, _, line = target.rpartition(":") if target.rpartition(":")[2].isdigit() else (target, "", "")
     file = Path(name)
     text = read_source(file)
     if line and not 1 <= int(line) <= text.count("\n") + 1:
         fail(f"{file} has {text.count(chr(10)) + 1} lines; line {line} does not exist")
-    row = text.split("\n")[int(line) - 1] if line else ""
-    symbol = symbol_at(text, int(line) - 1, len(row) - len(row.lstrip()), str(file)) if line else module_symbol(text, str(file))
+    symbol = service.symbol_for_line(text, str(file), int(line) if line else None)
     if symbol is None:
         fail(f"line {line} of {file} is not inside a function, method or class")
     _, backend = _model_for(file, model)
     try:
-        ctx = explaining.build_context(text, symbol, str(file), find_project_root(file))
-        body = explaining.explain(backend, ctx, threading.Event())
-    except (BackendError, explaining.ExplainError, ValueError) as exc:
+        ctx = service.prepare(text, symbol, str(file), find_project_root(file))
+        explanation = service.explain_symbol(backend, ctx, threading.Event())
+    except LfcodeError as exc:
         fail(str(exc))
-    click.echo(clean(explaining.render_markdown(ctx, body), newlines=True), nl=False)
+    click.echo(clean(explanation.markdown, newlines=True), nl=False)
 
 
 @cli.command()
@@ -220,12 +218,10 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
     """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them."""
     import threading
 
-    from lfcode.backends import BackendError
-    from lfcode.core.explain import GenerationCancelled
-    from lfcode.core.frameworks import FrameworkError, detect_framework, find_project_root
-    from lfcode.core.symbols import find_symbol
-    from lfcode.core.testgen import TestgenError, TestPlan, generate_tests, read_existing, write_tests
-    from lfcode.core.verify import SandboxUnavailable, VerifyError, mark_not_run, verify_generated
+    from lfcode.context.code_symbols import find_symbol
+    from lfcode.testgen import service
+    from lfcode.testgen.frameworks import find_project_root
+    from lfcode.testgen.generate import write_tests
 
     name, _, wanted = target.partition("::")
     if not wanted:
@@ -235,32 +231,27 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
     symbol = find_symbol(text, wanted, str(file))
     if symbol is None:
         fail(f"no function, method or class named {wanted!r} in {file}")
-    root = find_project_root(file)
     try:
-        framework = detect_framework(file, root, symbol.language)
-    except FrameworkError as exc:
+        plan = service.plan_tests(file, text, symbol, find_project_root(file))
+    except LfcodeError as exc:
         fail(str(exc))
-    existing = read_existing(framework)
-    plan = TestPlan(symbol=symbol, source_path=file.resolve(), source_text=text, root=root, framework=framework, existing=existing)
     settings, backend = _model_for(file, model)
     try:
-        generated = generate_tests(backend, plan, threading.Event())
+        generated = service.generate(backend, plan, threading.Event())
         if run_tests:
-            try:
-                kept, result = verify_generated(plan, generated, sandbox=settings.sandbox)
-            except SandboxUnavailable as exc:
-                note(f"lfcode: {exc}")
+            checked = service.verify(plan, generated, sandbox=settings.sandbox)
+            if checked.result is None:
+                note(f"lfcode: {checked.sandbox_problem}")
                 note(f"lfcode: {len(generated.tests)} tests, not run (only checked to parse)")
-                generated = mark_not_run(generated)
             else:
-                note(f"lfcode: {result.summary()}")
-                if kept is None:
+                note(f"lfcode: {checked.result.summary()}")
+                if checked.generated is None:
                     fail("no generated test passed; nothing to print", 1)
-                generated = kept
+            generated = checked.generated
         click.echo(clean(generated.code.lstrip("\n"), newlines=True), nl=False)
         if write:
-            note(f"lfcode: wrote {len(generated.tests)} tests to {write_tests(generated, existing)}")
-    except (BackendError, TestgenError, VerifyError, GenerationCancelled, OSError) as exc:
+            note(f"lfcode: wrote {len(generated.tests)} tests to {write_tests(generated, plan.existing)}")
+    except (LfcodeError, OSError) as exc:
         fail(str(exc))
 
 
@@ -286,12 +277,11 @@ def review(
     2 usage, git or model error. The review fails closed: when the model is unavailable or no
     hunk got a readable answer it exits 2, so a pre-push hook blocks, unless --fail-on never.
     """
-    from lfcode.backends import BackendError, make_backend
-    from lfcode.core import hook as hooks
-    from lfcode.core.diff import ReviewError, open_repo
-    from lfcode.core.review import ReviewIncomplete, ReviewOptions
-    from lfcode.core.review import review as run_review
-    from lfcode.core.review_text import format_result, is_tty, progress
+    from lfcode.backends import make_backend
+    from lfcode.review import hook as hooks
+    from lfcode.review import service
+    from lfcode.review.model import ReviewIncomplete, ReviewOptions
+    from lfcode.review.report_text import is_tty, progress
 
     here = Path.cwd()
     try:
@@ -300,7 +290,7 @@ def review(
                 fail("--install-hook and --uninstall-hook exclude each other")
             click.echo(clean(hooks.install_hook(here, force=force) if install_hook else hooks.uninstall_hook(here), newlines=True))
             return
-        root = Path(open_repo(here).working_tree_dir or here)
+        root = service.repository_root(here)
         if sum(bool(x) for x in (staged, revision_range, base)) > 1:
             fail("use only one of --staged, --range and --base")
         options = ReviewOptions(staged=staged, range=revision_range, base=base, paths=[str((here / p).resolve()) for p in paths])
@@ -308,18 +298,16 @@ def review(
         _warn_remote(settings)
         backend = make_backend(settings)
         with progress(sys.stderr) as update:
-            result = run_review(root, options, backend, update)
+            result = service.review_changes(root, options, backend, update)
     except (ReviewIncomplete, BackendError) as exc:
         if fail_on == "never":
             note(f"lfcode: nothing was reviewed ({exc}); --fail-on never lets this pass")
             sys.exit(0)
         fail(f"nothing was reviewed: {exc}. Blocking (exit 2); pass --fail-on never to go ahead without a review")
-    except ReviewError as exc:
+    except LfcodeError as exc:
         fail(str(exc))
-    click.echo(format_result(result, fmt, color=fmt == "text" and is_tty(sys.stdout), tool_version=__version__))
-    from lfcode.core.findings import exit_code
-
-    sys.exit(exit_code(result.findings, fail_on))
+    click.echo(service.report(result, fmt, color=fmt == "text" and is_tty(sys.stdout), tool_version=__version__))
+    sys.exit(service.exit_code(result, fail_on))
 
 
 def main() -> None:

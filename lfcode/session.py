@@ -17,15 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from lfcode.backends import Backend, BackendError, make_backend, remote_host
+from lfcode.backends.registry import reload_keys
+from lfcode.completion.engine import CompletionInput, CompletionOptions, CompletionResult, complete
 from lfcode.context.workspace import Workspace
-from lfcode.core.complete import CompletionInput, CompletionOptions, CompletionResult, complete
 from lfcode.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Keys that need the model reloaded when they change.
-RELOAD_KEYS = ("model", "backend", "n_ctx", "n_threads", "openai_url", "allow_remote", "fake_script")
+#: Keys that need the model reloaded when they change: ``backend`` plus what each registered
+#: backend's factory reads (:func:`lfcode.backends.registry.reload_keys`).
+RELOAD_KEYS = reload_keys()
 
 
 class ModelState:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from pydantic import ConfigDict, ValidationError, create_model
 
+from lfcode.errors import LfcodeError
 
-class TemplateError(ValueError):
+
+class TemplateError(LfcodeError, ValueError):
     """A template is missing, or was rendered with missing or unknown values."""
 
 
@@ -25,7 +27,7 @@ def _read(name: str) -> str:
         return resources.files("lfcode.prompts").joinpath(name).read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
         pass
-    source_tree = Path(__file__).resolve().parents[2] / "prompts" / name
+    source_tree = Path(__file__).resolve().parents[1] / "prompts" / name
     try:
         return source_tree.read_text(encoding="utf-8")
     except OSError as exc:
@@ -71,4 +73,4 @@ def template_names() -> list[str]:
             return sorted(names)
     except ModuleNotFoundError:
         pass
-    return sorted(p.name for p in (Path(__file__).resolve().parents[2] / "prompts").glob("*.txt"))
+    return sorted(p.name for p in (Path(__file__).resolve().parents[1] / "prompts").glob("*.txt"))

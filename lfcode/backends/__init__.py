@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lfcode.backends.base import Backend, BackendError, Capabilities, ChatMessage, FimTokens, GenerationRequest
-from lfcode.settings import Settings
+
+if TYPE_CHECKING:
+    from lfcode.settings import Settings
 
 __all__ = [
     "Backend",
@@ -49,21 +52,16 @@ def remote_host(settings: Settings) -> str | None:
 
 
 def make_backend(settings: Settings) -> Backend:
-    """Build the backend ``settings.backend`` names, loading its model now (can take seconds).
+    """Build the backend ``settings.backend`` names (see :data:`~lfcode.backends.registry.REGISTRY`),
+    loading its model now (can take seconds).
 
     Raises:
-        BackendError: with a message for the user (missing or corrupt model, bad script, ...).
+        BackendError: with a message for the user (missing or corrupt model, bad script, unknown
+            backend name, ...).
     """
-    if settings.backend == "fake":
-        from lfcode.backends.fake import FakeBackend
+    from lfcode.backends.registry import REGISTRY
 
-        if settings.fake_script:
-            return FakeBackend.from_file(settings.fake_script, settings.fake_record)
-        return FakeBackend(record=settings.fake_record)
-    if settings.backend == "openai":
-        from lfcode.backends.openai_http import OpenAIBackend
-
-        return OpenAIBackend(settings.openai_url, allow_remote=settings.allow_remote, n_ctx=settings.n_ctx)
-    from lfcode.backends.llama_cpp import LlamaCppBackend
-
-    return LlamaCppBackend(model_path(settings), n_ctx=settings.n_ctx, n_threads=settings.resolved_threads())
+    entry = REGISTRY.get(settings.backend)
+    if entry is None:
+        raise BackendError(f"unknown backend {settings.backend!r}; known backends: {', '.join(REGISTRY)}")
+    return entry.factory(settings)

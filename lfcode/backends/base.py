@@ -14,9 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class BackendError(RuntimeError):
-    """A model could not be loaded or could not generate; the message is shown to the user."""
+from lfcode.errors import BackendError  # noqa: F401 - re-exported (its historical home)
 
 
 class FimTokens(BaseModel):

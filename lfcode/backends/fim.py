@@ -34,13 +34,24 @@ prompt layout comes from:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lfcode.backends.base import FimTokens
+from lfcode.errors import LfcodeError
+
+
+class FimError(LfcodeError, ValueError):
+    """An unknown FIM family name (the ``fim_template`` setting); the message lists the valid ones."""
+
 
 __all__ = [
+    "DETECTION_ORDER",
+    "FAMILIES",
     "FAMILY_TEMPLATES",
+    "FimFamily",
+    "FimError",
     "detect_fim",
     "format_fim",
     "get_fim",
@@ -48,30 +59,70 @@ __all__ = [
     "vocab_from_llama",
 ]
 
-# family -> (prefix, suffix, middle, end tokens, other stop tokens, file_sep, repo_name, suffix_first)
-_SPECS: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...], str | None, str | None, bool]] = {
-    "codellama": ("<PRE>", "<SUF>", "<MID>", ("<EOT>", "</s>"), (), None, None, False),
-    "starcoder": (
-        "<fim_prefix>", "<fim_suffix>", "<fim_middle>",
-        ("<|endoftext|>",), ("<file_sep>", "<fim_pad>", "<repo_name>"), "<file_sep>", "<repo_name>", False,
-    ),
-    "deepseek": (
-        "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>",
-        ("<｜end▁of▁sentence｜>", "<|EOT|>"), (), None, None, False,
-    ),
-    "qwen": (
-        "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>",
-        ("<|endoftext|>",), ("<|file_sep|>", "<|fim_pad|>", "<|repo_name|>", "<|im_end|>"),
-        "<|file_sep|>", "<|repo_name|>", False,
-    ),
-    "codegemma": (
-        "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>",
-        ("<|file_separator|>",), ("<end_of_turn>", "<eos>"), "<|file_separator|>", None, False,
-    ),
-    "codestral": ("[PREFIX]", "[SUFFIX]", "[MIDDLE]", ("</s>",), (), None, None, True),
+@dataclass(frozen=True)
+class FimFamily:
+    """One FIM family, declared once: its tokens, how to recognise it and how to lay out a prompt.
+
+    Attributes:
+        name: the family name (the ``fim_template`` setting accepts it).
+        prefix, suffix, middle: the FIM token texts (as documented; vocabularies may add ``▁``).
+        ends: end-of-text/EOT tokens that end an answer.
+        extra: other tokens that end an answer when the vocabulary has them.
+        file_sep, repo_name: the repository-level header tokens, if the family has them.
+        suffix_first: the prompt puts the suffix before the prefix (Codestral).
+        detect: tokens whose presence selects this family in :func:`detect_fim` (families are
+            tried in :data:`DETECTION_ORDER`; families sharing the same ``detect`` are told
+            apart by :data:`TIE_BREAKERS`).
+        repo_newline: ``None`` for no repository header in :func:`format_fim`, else the text
+            written after the repository name (``""`` or ``"\\n"``).
+    """
+
+    name: str
+    prefix: str
+    suffix: str
+    middle: str
+    ends: tuple[str, ...]
+    extra: tuple[str, ...] = ()
+    file_sep: str | None = None
+    repo_name: str | None = None
+    suffix_first: bool = False
+    detect: tuple[str, ...] = ()
+    repo_newline: str | None = None
+
+
+#: Every family by name. Adding a family: one entry here (plus a line in DETECTION_ORDER, and a
+#: layout branch in :func:`format_fim` only if it is neither PSM nor suffix-first).
+FAMILIES: dict[str, FimFamily] = {
+    f.name: f
+    for f in (
+        FimFamily("codellama", "<PRE>", "<SUF>", "<MID>", ("<EOT>", "</s>"), detect=("<PRE>", "<SUF>", "<MID>")),
+        FimFamily(
+            "starcoder", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", ("<|endoftext|>",),
+            ("<file_sep>", "<fim_pad>", "<repo_name>"), "<file_sep>", "<repo_name>",
+            detect=("<fim_prefix>", "<fim_suffix>", "<fim_middle>"), repo_newline="",
+        ),
+        FimFamily(
+            "deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>", ("<｜end▁of▁sentence｜>", "<|EOT|>"),
+            detect=("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
+        ),
+        FimFamily(
+            "qwen", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", ("<|endoftext|>",),
+            ("<|file_sep|>", "<|fim_pad|>", "<|repo_name|>", "<|im_end|>"), "<|file_sep|>", "<|repo_name|>",
+            detect=("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"), repo_newline="\n",
+        ),
+        FimFamily(
+            "codegemma", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", ("<|file_separator|>",),
+            ("<end_of_turn>", "<eos>"), "<|file_separator|>", None,
+            detect=("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
+        ),
+        FimFamily("codestral", "[PREFIX]", "[SUFFIX]", "[MIDDLE]", ("</s>",), suffix_first=True, detect=("[PREFIX]", "[SUFFIX]")),
+    )
 }
 
-_REPO_LEVEL = frozenset({"starcoder", "qwen"})
+#: The order :func:`detect_fim` tries the families in: the most distinctive token sets first
+#: (``<|fim_prefix|>`` is shared by Qwen and CodeGemma, so it comes late).
+DETECTION_ORDER: tuple[str, ...] = ("codestral", "deepseek", "starcoder", "qwen", "codegemma", "codellama")
+
 _SPM_SPACE = "▁"  # SentencePiece's visible space; CodeLlama GGUFs store "▁<PRE>"
 
 # GGUF keys llama.cpp reads for FIM ids (new names first, then the deprecated ones).
@@ -88,10 +139,10 @@ _META_KEYS = {
 
 
 def _template(family: str) -> FimTokens:
-    pre, suf, mid, ends, extra, fsep, repo, sfirst = _SPECS[family]
+    f = FAMILIES[family]
     return FimTokens(
-        family=family, prefix=pre, suffix=suf, middle=mid, stop=_dedup(ends + extra + (pre, suf, mid)),
-        suffix_first=sfirst, file_sep=fsep, repo_name=repo,
+        family=family, prefix=f.prefix, suffix=f.suffix, middle=f.middle, stop=_dedup(f.ends + f.extra + (f.prefix, f.suffix, f.middle)),
+        suffix_first=f.suffix_first, file_sep=f.file_sep, repo_name=f.repo_name,
     )
 
 
@@ -99,20 +150,22 @@ def _dedup(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-FAMILY_TEMPLATES: dict[str, FimTokens] = {name: _template(name) for name in _SPECS}
+FAMILY_TEMPLATES: dict[str, FimTokens] = {name: _template(name) for name in FAMILIES}
 """Default :class:`FimTokens` per family name, with the family's full stop list."""
 
 
 def get_fim(family: str) -> FimTokens:
     """Return the default FIM tokens for ``family`` (a user override by name).
 
-    ``family`` is matched case-insensitively. Raises ``ValueError`` naming the valid families
-    when it is unknown.
+    ``family`` is matched case-insensitively.
+
+    Raises:
+        FimError: (a ``ValueError``) ``family`` is unknown; the message names the valid families.
     """
     key = family.strip().lower()
     if key not in FAMILY_TEMPLATES:
         valid = ", ".join(sorted(FAMILY_TEMPLATES))
-        raise ValueError(f"unknown FIM family {family!r}; valid families: {valid}")
+        raise FimError(f"unknown FIM family {family!r}; valid families: {valid}")
     return FAMILY_TEMPLATES[key]
 
 
@@ -136,8 +189,15 @@ def _pick_fim_prefix_family(texts: Mapping[str, int] | frozenset[str], arch: str
     return "qwen"
 
 
+#: ``pick(vocabulary texts, architecture) -> family name`` for families sharing their ``detect`` tokens.
+TIE_BREAKERS: dict[tuple[str, ...], Callable[[Mapping[str, int] | frozenset[str], str], str]] = {
+    FAMILIES["qwen"].detect: _pick_fim_prefix_family,
+}
+
+
 def _from_family(family: str, texts: Mapping[str, int] | frozenset[str]) -> FimTokens:
-    pre, suf, mid, ends, extra, fsep, repo, sfirst = _SPECS[family]
+    f = FAMILIES[family]
+    pre, suf, mid, ends, extra, fsep, repo, sfirst = f.prefix, f.suffix, f.middle, f.ends, f.extra, f.file_sep, f.repo_name, f.suffix_first
     found = {tok: _lookup(texts, tok) for tok in (pre, suf, mid, *ends, *extra)}
     present_ends = [found[t] for t in ends if found[t]]
     stop_ends = present_ends or list(ends)  # keep the documented end tokens if none are listed
@@ -203,17 +263,11 @@ def detect_fim(
     def has(*tokens: str) -> bool:
         return all(_lookup(texts, t) is not None for t in tokens)
 
-    # Most distinctive token sets first; "<|fim_prefix|>" is shared by Qwen and CodeGemma.
-    if has("[PREFIX]", "[SUFFIX]"):
-        return _from_family("codestral", texts)
-    if has("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"):
-        return _from_family("deepseek", texts)
-    if has("<fim_prefix>", "<fim_suffix>", "<fim_middle>"):
-        return _from_family("starcoder", texts)
-    if has("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"):
-        return _from_family(_pick_fim_prefix_family(texts, arch), texts)
-    if has("<PRE>", "<SUF>", "<MID>"):
-        return _from_family("codellama", texts)
+    for name in DETECTION_ORDER:
+        family = FAMILIES[name]
+        if has(*family.detect):
+            pick = TIE_BREAKERS.get(family.detect)
+            return _from_family(pick(texts, arch) if pick else name, texts)
     if isinstance(vocab, Mapping):
         return _generic_from_metadata(vocab, metadata)
     return None
@@ -243,8 +297,9 @@ def format_fim(
         gap_mid = "" if fim.middle.startswith(_SPM_SPACE) else " "
         return f"{fim.prefix} {prefix}{gap}{fim.suffix}{suffix}{gap_mid}{fim.middle}"
     header = ""
-    if fim.family in _REPO_LEVEL:
-        newline = "\n" if fim.family == "qwen" else ""
+    family = FAMILIES.get(fim.family)
+    if family is not None and family.repo_newline is not None:
+        newline = family.repo_newline
         if repo_name is not None and fim.repo_name:
             header += f"{fim.repo_name}{repo_name}{newline}"
         if file_path is not None and fim.file_sep:
@@ -254,7 +309,7 @@ def format_fim(
 
 # Token texts worth probing directly, whatever their type in the GGUF.
 _PROBE_TEXTS: tuple[str, ...] = _dedup(
-    [t for spec in _SPECS.values() for t in (*spec[:3], *spec[3], *spec[4])]
+    [t for f in FAMILIES.values() for t in (f.prefix, f.suffix, f.middle, *f.ends, *f.extra)]
     + [_SPM_SPACE + t for t in ("<PRE>", "<SUF>", "<MID>", "<EOT>")]
     + ["<start_of_turn>", "<end_of_turn>"]
 )

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from tree_sitter import Tree
 
 from lfcode.backends.base import Backend, GenerationRequest
+from lfcode.completion.names import NameContext
+from lfcode.completion.postprocess import SyntaxDocument, postprocess
+from lfcode.completion.prompt import build_prompt
+from lfcode.completion.stopping import CompletionShape, indent_of, shape_at
 from lfcode.context.builder import ContextSources
 from lfcode.context.languages import language_for
-from lfcode.context.names import NameContext
 from lfcode.context.syntax import COMMENT_PREFIX
-from lfcode.core.postprocess import SyntaxDocument, postprocess
-from lfcode.core.prompt import build_prompt
-from lfcode.core.stopping import CompletionShape, indent_of, shape_at
 from lfcode.settings import Settings
 
 #: Temperature of the sampled answers (extra Invoked items and fallback samples).
@@ -152,12 +152,12 @@ def complete(
     """Suggest up to ``options.n`` completions at ``source.offset``.
 
     The first answer is greedy, the others sampled at :data:`SAMPLED_TEMPERATURE`. Each raw
-    answer goes through :func:`lfcode.core.postprocess.postprocess`. A one-line answer that is
+    answer goes through :func:`lfcode.completion.postprocess.postprocess`. A one-line answer that is
     only a comment, at the start of a line, is taken as the model's plan: the line after it is
     generated and offered instead.
 
     For one item, when no answer survived or the best one mentions none of the names the suffix
-    needs but nothing defines (:class:`~lfcode.context.names.NameContext`), lfcode first asks
+    needs but nothing defines (:class:`~lfcode.completion.names.NameContext`), lfcode first asks
     for a *guided* answer, greedy from a forced start that defines such a name
     (:meth:`NameContext.guided_start`; the model still never sees the suffix), then samples up to
     ``options.fallback_samples`` more answers while that condition holds. The best answer by

@@ -2,7 +2,7 @@
 
 Rules, in order (each has golden cases under ``tests/unit/golden/``):
 
-1. **shape** — cut to the :class:`~lfcode.core.stopping.CompletionShape` chosen from the syntax at
+1. **shape** — cut to the :class:`~lfcode.completion.stopping.CompletionShape` chosen from the syntax at
    the cursor (one line mid-expression; a block on an empty line, stopping when the enclosing
    block closes, at a blank line after code, or at a line that repeats the suffix's next line);
 2. **suffix** — trim text that repeats what follows the cursor on its line;
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Parser, Point, Tree
 
-from lfcode.context.brackets import OPENERS, balance, close_all, open_brackets, suffix_closers
+from lfcode.completion.brackets import OPENERS, balance, close_all, open_brackets, suffix_closers
+from lfcode.completion.stopping import CompletionShape, indent_of, trim_completion
 from lfcode.context.languages import LanguageSpec
 from lfcode.context.syntax import COMMENT_PREFIX, enclosing_scopes, error_nodes
-from lfcode.core.stopping import CompletionShape, indent_of, trim_completion
 
 #: Re-indenting tries at most this many indentations; cutting back at most this many lines.
 MAX_CUTS = 8
@@ -245,7 +245,7 @@ def trim_suffix_overlap(text: str, line_suffix: str) -> str:
 
 def balance_brackets(text: str, doc: SyntaxDocument, shape: CompletionShape) -> tuple[str, list[str]]:
     """Cut ``text`` before a closer the suffix already has; returns the text and the openers it
-    leaves open (see :func:`lfcode.context.brackets.balance`)."""
+    leaves open (see :func:`lfcode.completion.brackets.balance`)."""
     comment = doc.comment
     stack = open_brackets(doc.prefix, comment)
     suffix = doc.suffix.split("\n", 1)[0] if not shape.multiline else doc.suffix[:2000]

@@ -90,7 +90,7 @@ def head_within(backend: Backend, text: str, budget: int, count: Callable[[str],
 def resolve_fim(backend: Backend, override: str | None) -> FimTokens | None:
     """The FIM tokens to use: a user override by family name, else what the model has.
 
-    Raises ``ValueError`` for an unknown family name.
+    Raises :class:`lfcode.backends.fim.FimError` (a ``ValueError``) for an unknown family name.
     """
     if override:
         if override in ("none", "off", "prefix-only"):
@@ -120,7 +120,7 @@ def build_prompt(
     prefix-only models, and into the FIM prefix for FIM models, which also get the head of the
     suffix (a quarter of the budget). ``language`` is the grammar name and ``tree`` the document
     parsed with it (both optional); ``sources`` the workspace's ring buffer and symbol index.
-    Returns a :class:`Prompt`; raises ``ValueError`` for a bad ``fim_override``.
+    Returns a :class:`Prompt`; raises :class:`~lfcode.backends.fim.FimError` for a bad ``fim_override``.
     """
     fim = resolve_fim(backend, fim_override)
     sources = sources or ContextSources()

@@ -127,7 +127,7 @@ def shape_at(prefix: str, suffix: str, tree: Tree | None = None, multiline: bool
 
 def trim_completion(raw: str, prefix: str, suffix: str, shape: CompletionShape) -> str:
     """Cut ``raw`` to the shape and reject blank results (text the suffix repeats is trimmed by
-    :func:`lfcode.core.postprocess.trim_suffix_overlap`).
+    :func:`lfcode.completion.postprocess.trim_suffix_overlap`).
 
     Returns ``""`` when nothing useful is left (whitespace only, or equal to what follows).
     """

@@ -10,7 +10,7 @@ while the user types; it matches the longest common token prefix):
 3. ``ring``: recently edited or viewed chunks (:class:`~lfcode.context.ring.RingBuffer`);
 4. ``imports``: this file's imports that the window does not show;
 5. ``scopes``: headers of the enclosing definitions that the window does not show, then
-   ``window``: the text before the cursor, cut on a 16-line grid (:func:`lfcode.core.prompt.tail_within`);
+   ``window``: the text before the cursor, cut on a 16-line grid (:func:`lfcode.completion.prompt.tail_within`);
 6. ``suffix``: the text after the cursor, only for FIM models.
 
 Parts 1–3 are comments in the file's comment syntax (prefix-only models read them as part of the
@@ -78,7 +78,7 @@ class ContextSources:
 
     def count(self, tokenize: Callable[[str], list[int]], text: str) -> int:
         """Tokens of ``text``, summed over its lines (an upper bound; see
-        :func:`lfcode.core.prompt.tail_within`)."""
+        :func:`lfcode.completion.prompt.tail_within`)."""
         count = self.line_counter(tokenize)
         return sum(count(line) for line in text.splitlines(keepends=True))
 

@@ -120,6 +120,11 @@ class SymbolIndex:
     """Definitions of the workspace and the open documents, by name. Thread-safe.
 
     Indexing runs in a daemon thread (:meth:`start`); :meth:`lookup` only reads dictionaries.
+    Every queued job is counted, under the one lock, before it is queued and uncounted once it
+    ran: the index is idle when that count is zero and no open document waits for its debounce.
+    :attr:`idle` is cleared when work is queued and set when it drains; :meth:`wait_idle` waits
+    on the condition of that same lock, so a job that finishes between checking and waiting
+    cannot be missed.
     """
 
     def __init__(self) -> None:
@@ -127,11 +132,17 @@ class SymbolIndex:
         self._documents: dict[str, tuple[str, list[Definition]]] = {}  # uri → (path, definitions)
         self._by_name: dict[str, list[Definition]] = {}
         self._lock = threading.Lock()
+        #: Notified (under ``_lock``) whenever the index may have become idle.
+        self._drained = threading.Condition(self._lock)
+        #: Jobs queued and not yet done (under ``_lock``).
+        self._outstanding = 0
         self._jobs: queue.Queue[tuple[str, object]] = queue.Queue()
         self._pending_docs: dict[str, tuple[float, Snapshot]] = {}
         self._thread: threading.Thread | None = None
         self.root: Path | None = None
+        #: Set while nothing is queued, running or waiting for its debounce.
         self.idle = threading.Event()
+        self.idle.set()
 
     def start(self, root: Path | None) -> None:
         """Start the background thread and index ``root``'s files (idempotent)."""
@@ -140,11 +151,11 @@ class SymbolIndex:
             self._thread.start()
         if root is not None and root != self.root:
             self.root = root
-            self._jobs.put(("walk", root))
+            self._queue("walk", root)
 
     def refresh_file(self, path: str) -> None:
         """Re-index one file from disk if its mtime changed (after a save)."""
-        self._jobs.put(("file", path))
+        self._queue("file", path)
 
     def update_document(self, snapshot: Snapshot) -> None:
         """Re-index an open document from ``snapshot`` after :data:`DOCUMENT_DEBOUNCE_S`."""
@@ -152,7 +163,7 @@ class SymbolIndex:
             return
         with self._lock:
             self._pending_docs[snapshot.uri] = (time.monotonic() + DOCUMENT_DEBOUNCE_S, snapshot)
-        self._jobs.put(("tick", None))
+        self._queue("tick", None)
 
     def forget_document(self, uri: str) -> None:
         """Drop an open document's definitions (its file on disk stays indexed)."""
@@ -160,6 +171,7 @@ class SymbolIndex:
             self._pending_docs.pop(uri, None)
             if self._documents.pop(uri, None) is not None:
                 self._rebuild()
+            self._notify_if_idle()
 
     def lookup(self, names: Iterable[str]) -> list[Definition]:
         """Definitions of ``names``, in the order of ``names``; open documents before files."""
@@ -177,10 +189,27 @@ class SymbolIndex:
             self._thread = None
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every queued job ran (tests and benchmarks); True when idle."""
-        self._jobs.put(("tick", None))
-        self.idle.clear()
-        return self.idle.wait(timeout)
+        """Block until every job queued so far ran and no open document waits for its
+        debounce (tests and benchmarks); True when idle, False after ``timeout`` seconds."""
+        with self._drained:
+            return self._drained.wait_for(self._is_idle, timeout)
+
+    def _queue(self, kind: str, arg: object) -> None:
+        """Count a job, then queue it: the worker can only uncount what was counted."""
+        with self._lock:
+            self._outstanding += 1
+            self.idle.clear()
+        self._jobs.put((kind, arg))
+
+    def _is_idle(self) -> bool:
+        """Nothing queued, running or debouncing (caller holds the lock)."""
+        return self._outstanding == 0 and not self._pending_docs
+
+    def _notify_if_idle(self) -> None:
+        """Set :attr:`idle` and wake :meth:`wait_idle` when the index is idle (caller holds the lock)."""
+        if self._is_idle():
+            self.idle.set()
+            self._drained.notify_all()
 
     # -- background thread -------------------------------------------------------------------
 
@@ -190,22 +219,32 @@ class SymbolIndex:
             try:
                 kind, arg = self._jobs.get(timeout=wait)
             except queue.Empty:
+                # A debounced document is due. Count this run like a queued job: it takes the
+                # document out of the pending ones before its definitions are in.
+                with self._lock:
+                    self._outstanding += 1
                 kind, arg = "tick", None
             if kind == "stop":
                 return
             try:
-                if kind == "walk":
-                    for path in workspace_files(arg):  # type: ignore[arg-type]
-                        self._index_file(str(path), rebuild=False)
-                    with self._lock:
-                        self._rebuild()
-                elif kind == "file":
-                    self._index_file(str(arg), rebuild=True)
-                self._run_due_documents()
-            except Exception:  # noqa: BLE001 - the index must never take the server down
-                log.exception("indexing failed")
-            if self._jobs.empty() and not self._pending_docs:
-                self.idle.set()
+                self._run(kind, arg)
+            finally:
+                with self._lock:
+                    self._outstanding -= 1
+                    self._notify_if_idle()
+
+    def _run(self, kind: str, arg: object) -> None:
+        try:
+            if kind == "walk":
+                for path in workspace_files(arg):  # type: ignore[arg-type]
+                    self._index_file(str(path), rebuild=False)
+                with self._lock:
+                    self._rebuild()
+            elif kind == "file":
+                self._index_file(str(arg), rebuild=True)
+            self._run_due_documents()
+        except Exception:  # noqa: BLE001 - the index must never take the server down
+            log.exception("indexing failed")
 
     def _next_due(self) -> float | None:
         with self._lock:

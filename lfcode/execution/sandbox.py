@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lfcode.errors import LfcodeError
 from lfcode.execution.processes import POLL_SECONDS, REAP_SECONDS, Capture, kill_group, reap, rlimits
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ ENV_ALLOWED = ("LANG", "LANGUAGE", "TZ")
 PROBE_SECONDS = 10.0
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(LfcodeError, RuntimeError):
     """No OS sandbox works on this machine; the message says why and how to enable one."""
 
 

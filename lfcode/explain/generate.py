@@ -1,7 +1,7 @@
 """Explain a function, method or class: prompt, generation, clean-up and the Markdown document.
 
 The model sees the symbol's source, the file's imports and the signatures of what it calls and
-of what calls it (:func:`lfcode.core.symbols.related`). A model with a chat template gets
+of what calls it (:func:`lfcode.context.code_symbols.related`). A model with a chat template gets
 ``prompts/explain_chat.txt`` through :meth:`Backend.chat`; a base model (the embedded Gemma 3
 270M) gets the few-shot completion prompt ``prompts/explain.txt``, which ends with the start of
 the answer (``**Summary.** `name```) so the model only has to continue it. Small base models
@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lfcode.backends.base import Backend, BackendError, ChatMessage, GenerationRequest
-from lfcode.core.symbols import Related, Symbol, imports, related
-from lfcode.core.templates import render
+from lfcode.backends.generation import fit, generate_text  # noqa: F401 - re-exported
+from lfcode.context.code_symbols import Related, Symbol, imports, related
+from lfcode.errors import Cancelled, LfcodeError
+from lfcode.templates import render
 
 #: Tokens the model may write for one explanation.
 EXPLAIN_MAX_TOKENS = 320
@@ -32,11 +33,11 @@ EXPLAIN_MAX_TOKENS = 320
 PROMPT_SLACK = 64
 
 
-class GenerationCancelled(Exception):
-    """The user cancelled, or a newer request replaced this one; nothing is applied."""
+#: The historical name of :class:`lfcode.errors.Cancelled` (raised when ``cancel`` is set).
+GenerationCancelled = Cancelled
 
 
-class ExplainError(ValueError):
+class ExplainError(LfcodeError, ValueError):
     """The model produced no usable explanation; the message is shown to the user."""
 
 
@@ -54,56 +55,6 @@ class ExplainContext:
 def build_context(text: str, symbol: Symbol, path: str, root: Path | None = None) -> ExplainContext:
     """Collect the context for ``symbol`` found in ``text`` (the file at ``path``)."""
     return ExplainContext(symbol=symbol, path=path, imports=imports(text, path), related=related(symbol, text, path, root))
-
-
-def generate_text(
-    backend: Backend,
-    prompt: str | list[ChatMessage],
-    request: GenerationRequest,
-    cancel: threading.Event,
-    enough: Callable[[str], bool] | None = None,
-) -> str:
-    """Run one generation to the end and return its text.
-
-    ``prompt`` is a completion prompt, or chat messages for :meth:`Backend.chat`; ``enough``
-    (optional) is checked after every piece and ends the generation early when it returns True.
-
-    Raises:
-        GenerationCancelled: ``cancel`` was set.
-        BackendError: the model failed.
-    """
-    if isinstance(prompt, str):
-        stream = backend.complete(request.model_copy(update={"prompt": prompt}), cancel)
-    else:
-        stream = backend.chat(prompt, request, cancel)
-    text = ""
-    for piece in stream:
-        text += piece
-        if enough is not None and enough(text):
-            break
-    if cancel.is_set():
-        raise GenerationCancelled("cancelled")
-    return text
-
-
-def fit(backend: Backend, text: str, budget: int) -> str:
-    """``text`` cut to at most ``budget`` model tokens, keeping whole lines from the start.
-
-    A cut text ends with a ``...`` line. Raises :class:`BackendError` if tokenizing fails.
-    """
-    if budget <= 0:
-        return ""
-    if len(backend.tokenize(text)) <= budget:
-        return text
-    lines = text.split("\n")
-    low, high = 0, len(lines)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(backend.tokenize("\n".join(lines[:middle]))) + 4 <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return "\n".join([*lines[:low], "    ..."])
 
 
 def _listing(items: list[str], wrap: str = "`") -> str:

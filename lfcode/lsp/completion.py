@@ -7,11 +7,11 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
-from lfcode.backends import BackendError
-from lfcode.core.complete import CompletionInput
+from lfcode.completion.engine import CompletionInput
+from lfcode.errors import LfcodeError
 from lfcode.lsp.convert import UnsupportedDocument, completion_input, completion_items, inline_items
 from lfcode.lsp.documents import parsed
-from lfcode.lsp.server import LfcodeServer
+from lfcode.lsp.state import LfcodeServer
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def suggest(
     delay = ls.settings.debounce_ms if debounce else 0
     try:
         result = await ls.session.complete(uri, source, n=n, delay_ms=delay)
-    except (BackendError, ValueError) as exc:
+    except LfcodeError as exc:  # BackendError, FimError (an unknown ``fim_template``)
         ls.show_error(f"completion failed: {exc}")
         return source, []
     return source, result.items

@@ -12,8 +12,8 @@ import re
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
+from lfcode.completion.engine import CompletionInput
 from lfcode.context.documents import MAX_PARSE_CHARS
-from lfcode.core.complete import CompletionInput
 
 #: Documents larger than this (characters, i.e. code points) are not completed: it is not code a
 #: model can help with, and they are not parsed either (the same cap as the document store).

@@ -19,7 +19,7 @@ import os
 from lsprotocol import types
 
 from lfcode.context.documents import MAX_PARSE_CHARS, ChangeRange, Snapshot
-from lfcode.lsp.server import LfcodeServer
+from lfcode.lsp.state import LfcodeServer
 
 log = logging.getLogger(__name__)
 

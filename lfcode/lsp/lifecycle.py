@@ -10,7 +10,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from lfcode.lsp.server import LfcodeServer
+from lfcode.lsp.state import LfcodeServer
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The ``lfcode.review`` command: review the workspace's changes and publish diagnostics.
 
-It runs the same :func:`lfcode.core.review.review` as ``lfcode review`` in the inference worker,
+It runs the same :func:`lfcode.review.service.review_changes` as ``lfcode review`` in the inference worker,
 reports cancellable ``$/progress`` per hunk, and publishes every finding as a diagnostic with
 source ``lfcode`` (LSP 3.17 §textDocument/publishDiagnostics) on the changed files. The next run
 clears the diagnostics of the previous one. Arguments: ``[{"workspaceFolder": uri}]`` or nothing
@@ -16,12 +16,12 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from lfcode.backends import BackendError
-from lfcode.core.diff import ReviewError
-from lfcode.core.findings import Finding
-from lfcode.core.review import ReviewOptions, ReviewResult, review
-from lfcode.lsp.actions import Job, UserError
-from lfcode.lsp.server import LfcodeServer
+from lfcode.errors import UserError
+from lfcode.lsp.jobs import Job, guarded, require_backend
+from lfcode.lsp.state import LfcodeServer
+from lfcode.review import service
+from lfcode.review.findings import Finding
+from lfcode.review.model import ReviewOptions, ReviewResult
 
 REVIEW_COMMAND = "lfcode.review"
 #: A review of many hunks on a laptop can take minutes; past this it is stopped.
@@ -78,21 +78,18 @@ def publish(ls: LfcodeServer, result: ReviewResult, published: set[str]) -> set[
 async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] | None:
     """The ``lfcode.review`` command (see the module docstring)."""
     folder = _folder(ls, args)
-    backend = await ls.session.backend()
-    if backend is None:
-        raise UserError(f"the model is not available: {ls.session.model.message}")
+    backend = await require_backend(ls)
     async with Job(ls, "lfcode: Review changes") as job:
 
         def progress(done: int, total: int) -> None:
             job.report_threadsafe(f"{done}/{total} hunks")
 
         result = await job.run(
-            ls.session.run_blocking(review, folder, ReviewOptions(), backend, progress, job.cancel), REVIEW_TIMEOUT_S
+            ls.session.run_blocking(service.review_changes, folder, ReviewOptions(), backend, progress, job.cancel), REVIEW_TIMEOUT_S
         )
         count = len(result.findings)
         job.end_message = f"{count} finding{'s' if count != 1 else ''}"
-    previous = getattr(ls, "review_published", set())
-    ls.review_published = publish(ls, result, previous)
+    ls.review_published = publish(ls, result, ls.review_published)
     level = types.MessageType.Warning if count else types.MessageType.Info
     ls.window_show_message(
         types.ShowMessageParams(type=level, message=f"lfcode: review found {count} finding(s) in {result.hunks_reviewed} hunk(s)")
@@ -105,10 +102,4 @@ def register(server: LfcodeServer) -> None:
 
     @server.command(REVIEW_COMMAND)
     async def review_command(ls: LfcodeServer, *args: Any) -> Any:
-        try:
-            return await run_review(ls, args)
-        except UserError as exc:
-            ls.window_show_message(types.ShowMessageParams(type=exc.level, message=f"lfcode: {exc}"))
-        except (ReviewError, BackendError) as exc:
-            ls.show_error(f"review failed: {exc}")
-        return None
+        return await guarded(ls, run_review(ls, args), failed="review failed: {error}", also=())

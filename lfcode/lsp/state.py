@@ -1,7 +1,9 @@
-"""The lfcode language server, built by :func:`create_server` (there is no module-level instance).
+"""The server class: a pygls ``LanguageServer`` plus lfcode's state for one client connection.
 
-Each feature lives in its own small module under :mod:`lfcode.lsp`; this one holds the server
-class with its per-connection state and the factory that registers every feature.
+Every attribute a handler reads is declared in :meth:`LfcodeServer.__init__`. The feature
+modules (:mod:`lfcode.lsp.completion`, ...) import this class for their type annotations; the
+factory that registers them lives in :mod:`lfcode.lsp.app`, so no feature module imports the
+module that imports it (no import circle). There is no module-level server instance.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class LfcodeServer(LanguageServer):
         self.project_root: Path | None = None
         #: Whether the user was told that generated tests cannot run here (no OS sandbox).
         self.sandbox_warned = False
+        #: URIs holding diagnostics published by the last ``lfcode.review`` (cleared by the next).
+        self.review_published: set[str] = set()
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve stdio with lfcode's bounded framing (:func:`lfcode.lsp.framing.serve_stdio`)."""
@@ -97,16 +101,3 @@ def unwrap_settings(raw: Any) -> dict[str, Any]:
         return {}
     inner = raw.get("lfcode")
     return dict(inner) if isinstance(inner, Mapping) else dict(raw)
-
-
-def create_server(
-    backend_factory: Callable[[Settings], Backend] = make_backend,
-    env: Mapping[str, str] | None = None,
-) -> LfcodeServer:
-    """A fresh server with every lfcode feature registered."""
-    from lfcode.lsp import actions, completion, documents, lifecycle, review
-
-    server = LfcodeServer(backend_factory, env)
-    for feature in (lifecycle, documents, completion, actions, review):
-        feature.register(server)
-    return server

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from lfcode.core.hunks import Hunk
+from lfcode.review.hunks import Hunk
 
 __all__ = ["HunkContext", "ParsedSource", "context_for_hunk", "language_for", "parse_source"]
 

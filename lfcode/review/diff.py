@@ -29,7 +29,8 @@ from typing import Literal
 import git
 from pydantic import BaseModel, Field
 
-from lfcode.core.hunks import Hunk, parse_hunks
+from lfcode.errors import LfcodeError
+from lfcode.review.hunks import Hunk, parse_hunks
 
 __all__ = ["DEFAULT_EXCLUDES", "DiffResult", "DiffSpec", "FileDiff", "Hunk", "ReviewError",
            "collect_diff", "is_excluded", "open_repo", "parse_hunks", "read_new_source"]
@@ -51,7 +52,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 
-class ReviewError(Exception):
+class ReviewError(LfcodeError):
     """A usage or git problem that stops a review; the message is printed as is (CLI exit 2)."""
 
 

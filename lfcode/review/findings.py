@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lfcode.core.hunks import Hunk
+from lfcode.review.hunks import Hunk
 from lfcode.terminal import clean
 
 __all__ = [

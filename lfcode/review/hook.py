@@ -19,7 +19,7 @@ from pathlib import Path
 
 import git
 
-from lfcode.core.diff import ReviewError, open_repo
+from lfcode.review.diff import ReviewError, open_repo
 
 __all__ = ["CHAINED_NAME", "HOOK_NAME", "MARKER", "hook_path", "install_hook", "uninstall_hook"]
 
@@ -62,7 +62,7 @@ def hook_path(repo_path: str | os.PathLike[str]) -> Path:
     """The ``pre-push`` path git would run for the repository containing ``repo_path``.
 
     Raises:
-        ReviewError: not a git repository (see :func:`lfcode.core.diff.open_repo`).
+        ReviewError: not a git repository (see :func:`lfcode.review.diff.open_repo`).
     """
     repo = open_repo(repo_path)
     try:

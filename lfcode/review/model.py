@@ -3,13 +3,13 @@
 For each hunk a completion-style prompt is built from ``prompts/review.txt`` (``string.Template``
 placeholders ``$path``, ``$context``, ``$hunk``; it ends where the JSON answer begins, because
 the embedded model is a base model without a chat template). The model answers under the JSON
-schema :data:`~lfcode.core.findings.FINDINGS_SCHEMA` (a llama.cpp grammar, so the answer always
+schema :data:`~lfcode.review.findings.FINDINGS_SCHEMA` (a llama.cpp grammar, so the answer always
 parses); answers that still fail to validate count as no findings plus a note. Findings that
 copy a few-shot example's message are dropped (small models parrot them), the rest are kept only
 on the hunk's changed lines, then merged.
 
 The diff is data: nothing in it is executed and the repository is only read (see
-:mod:`lfcode.core.diff`). Pure and synchronous; a caller may run it in a worker thread and stop it
+:mod:`lfcode.review.diff`). Pure and synchronous; a caller may run it in a worker thread and stop it
 with ``cancel``.
 """
 
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from lfcode import templates
 from lfcode.backends.base import Backend, GenerationRequest, count_tokens
-from lfcode.core import templates
-from lfcode.core.diff import DiffResult, DiffSpec, ReviewError, collect_diff, read_new_source
-from lfcode.core.findings import (
+from lfcode.review.diff import DiffResult, DiffSpec, ReviewError, collect_diff, read_new_source
+from lfcode.review.findings import (
     FINDINGS_SCHEMA,
     Finding,
     clamp_to_hunk,
@@ -35,8 +35,8 @@ from lfcode.core.findings import (
     merge_duplicates,
     parse_model_output,
 )
-from lfcode.core.hunks import Hunk, split_hunk
-from lfcode.core.review_context import (
+from lfcode.review.hunks import Hunk, split_hunk
+from lfcode.review.context import (
     HunkContext,
     ParsedSource,
     context_for_hunk,
@@ -83,7 +83,7 @@ def example_messages(template: string.Template) -> list[str]:
 
 
 class ReviewOptions(DiffSpec):
-    """What to review (the :class:`~lfcode.core.diff.DiffSpec` fields) and how.
+    """What to review (the :class:`~lfcode.review.diff.DiffSpec` fields) and how.
 
     ``max_tokens`` caps each answer, in model tokens; ``use_context`` turns the tree-sitter
     context on; ``template`` is a prompt template file (default ``prompts/review.txt``);
@@ -118,7 +118,7 @@ class ReviewResult(BaseModel):
 def load_template(path: str | Path | None = None) -> string.Template:
     """Load and check a review prompt template: ``path``, or the shipped ``review.txt``.
 
-    The shipped one is found through :mod:`lfcode.core.templates` (wheel or source tree).
+    The shipped one is found through :mod:`lfcode.templates` (wheel or source tree).
 
     Raises:
         ReviewError: the file cannot be read, lacks one of ``$path``, ``$context``, ``$hunk``,

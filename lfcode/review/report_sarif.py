@@ -16,8 +16,8 @@ import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
-from lfcode.core.findings import CATEGORIES, Finding
-from lfcode.core.review import ReviewResult
+from lfcode.review.findings import CATEGORIES, Finding
+from lfcode.review.model import ReviewResult
 
 __all__ = ["SARIF_SCHEMA", "SARIF_VERSION", "rule_id", "to_sarif"]
 
@@ -42,7 +42,8 @@ def rule_id(category: str) -> str:
 def _rules() -> list[dict]:
     rules = []
     for category in CATEGORIES:
-        name, text, level = _RULES[category]
+        # A category without a rule text still gets a rule (no KeyError when one is added).
+        name, text, level = _RULES.get(category, (category.capitalize(), f"Findings of the {category} category.", "warning"))
         rules.append({
             "id": rule_id(category),
             "name": name,

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from lfcode.core.findings import severity_rank
-from lfcode.core.review import ProgressCallback, ReviewResult
+from lfcode.review.findings import severity_rank
+from lfcode.review.model import ProgressCallback, ReviewResult
 from lfcode.terminal import clean, json_safe
 
 __all__ = ["format_result", "is_tty", "progress", "render_json", "render_text"]
@@ -106,7 +106,7 @@ def format_result(result: ReviewResult, fmt: str, *, color: bool = False, tool_v
     if fmt == "json":
         return render_json(result)
     if fmt == "sarif":
-        from lfcode.core.sarif import to_sarif
+        from lfcode.review.report_sarif import to_sarif
 
         return json_safe(json.dumps(to_sarif(result, tool_version), indent=2, ensure_ascii=False)) + "\n"
     raise ValueError(f"unknown review format {fmt!r} (text, json or sarif)")
@@ -114,7 +114,7 @@ def format_result(result: ReviewResult, fmt: str, *, color: bool = False, tool_v
 
 @contextmanager
 def progress(stream: IO[str] | None, description: str = "Reviewing") -> Iterator[ProgressCallback]:
-    """A progress callback for :func:`lfcode.core.review.review` that draws a bar over hunks.
+    """A progress callback for :func:`lfcode.review.model.review` that draws a bar over hunks.
 
     On a terminal ``stream`` the bar is drawn with rich and removed at the end; otherwise the
     callback does nothing. Use as ``with progress(sys.stderr) as cb: review(..., cb)``.

@@ -25,12 +25,14 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from lfcode.context.code_symbols import SKIP_DIRS
 from lfcode.context.languages import get_language, language_name
-from lfcode.core.symbols import SKIP_DIRS
+from lfcode.errors import LfcodeError
 
 #: Files that mark a project's root folder.
 ROOT_MARKERS = (".git", "lfcode.toml", "pyproject.toml", "setup.py", "setup.cfg", "package.json", "go.mod", "Cargo.toml", "pom.xml", "build.gradle", "build.gradle.kts")
@@ -38,7 +40,7 @@ ROOT_MARKERS = (".git", "lfcode.toml", "pyproject.toml", "setup.py", "setup.cfg"
 MAX_EXAMPLE_CHARS = 1500
 
 
-class FrameworkError(ValueError):
+class FrameworkError(LfcodeError, ValueError):
     """No test framework is known for this language; the message says which."""
 
 
@@ -197,34 +199,55 @@ def detect_framework(source: Path, root: Path | None = None, language: str | Non
     return framework
 
 
+def _go(source: Path, root: Path, language: str) -> Framework:
+    package = re.search(r"^package\s+(\w+)", _read(source), re.M)
+    target = source.with_name(f"{source.stem}_test.go")
+    examples = [target] if target.exists() else _files(root, re.compile(r".*_test\.go"))
+    reason = "go.mod" if (root / "go.mod").exists() else "default for Go"
+    return _framework("go", "go", target, package.group(1) if package else "main", examples, reason)
+
+
+def _rust(source: Path, root: Path, language: str) -> Framework:
+    reason = "Cargo.toml" if (root / "Cargo.toml").exists() else "default for Rust"
+    return _framework("cargo", "rust", source, "super", [], reason)
+
+
+def _java(source: Path, root: Path, language: str) -> Framework:
+    build = _read(root / "pom.xml") + _read(root / "build.gradle") + _read(root / "build.gradle.kts")
+    junit4 = bool(re.search(r"junit:junit|<artifactId>junit</artifactId>", build)) and "junit-jupiter" not in build
+    parts = list(source.parts)
+    if "src" in parts and parts[parts.index("src") + 1 : parts.index("src") + 2] == ["main"]:
+        index = parts.index("src") + 1
+        parts[index] = "test"
+    target = Path(*parts).with_name(f"{source.stem}Test.java")
+    package = re.search(r"^\s*package\s+([\w.]+)\s*;", _read(source), re.M)
+    examples = [target] if target.exists() else _files(root, re.compile(r".*Test\.java"))
+    reason = "JUnit 4 in the build file" if junit4 else ("JUnit in the build file" if "junit" in build else "default for Java")
+    return _framework("junit", "java", target, package.group(1) if package else "", examples, reason, "junit4" if junit4 else "junit5")
+
+
+#: ``detect(source, root, language) -> Framework`` for a resolved source file and project root.
+Detector = Callable[[Path, Path, str], Framework]
+
+#: The framework detector per grammar name. Adding a language's tests means one detector here
+#: (plus its ``prompts/tests_<framework>.txt`` and its header in :mod:`lfcode.testgen.generate`).
+DETECTORS: dict[str, Detector] = {
+    "python": lambda source, root, language: _python(source, root),
+    "javascript": _javascript,
+    "typescript": _javascript,
+    "tsx": _javascript,
+    "go": _go,
+    "rust": _rust,
+    "java": _java,
+}
+
+
 def _detect(source: Path, root: Path, language: str | None) -> Framework:
     language = language or language_name(str(source))
-    if language == "python":
-        return _python(source, root)
-    if language in ("javascript", "typescript", "tsx"):
-        return _javascript(source, root, language)
-    if language == "go":
-        package = re.search(r"^package\s+(\w+)", _read(source), re.M)
-        target = source.with_name(f"{source.stem}_test.go")
-        examples = [target] if target.exists() else _files(root, re.compile(r".*_test\.go"))
-        reason = "go.mod" if (root / "go.mod").exists() else "default for Go"
-        return _framework("go", "go", target, package.group(1) if package else "main", examples, reason)
-    if language == "rust":
-        reason = "Cargo.toml" if (root / "Cargo.toml").exists() else "default for Rust"
-        return _framework("cargo", "rust", source, "super", [], reason)
-    if language == "java":
-        build = _read(root / "pom.xml") + _read(root / "build.gradle") + _read(root / "build.gradle.kts")
-        junit4 = bool(re.search(r"junit:junit|<artifactId>junit</artifactId>", build)) and "junit-jupiter" not in build
-        parts = list(source.parts)
-        if "src" in parts and parts[parts.index("src") + 1 : parts.index("src") + 2] == ["main"]:
-            index = parts.index("src") + 1
-            parts[index] = "test"
-        target = Path(*parts).with_name(f"{source.stem}Test.java")
-        package = re.search(r"^\s*package\s+([\w.]+)\s*;", _read(source), re.M)
-        examples = [target] if target.exists() else _files(root, re.compile(r".*Test\.java"))
-        reason = "JUnit 4 in the build file" if junit4 else ("JUnit in the build file" if "junit" in build else "default for Java")
-        return _framework("junit", "java", target, package.group(1) if package else "", examples, reason, "junit4" if junit4 else "junit5")
-    raise FrameworkError(f"no test framework is known for {language or source.suffix or 'this file'} (lfcode generates tests for Python, JavaScript/TypeScript, Go, Rust and Java)")
+    detector = DETECTORS.get(language or "")
+    if detector is None:
+        raise FrameworkError(f"no test framework is known for {language or source.suffix or 'this file'} (lfcode generates tests for Python, JavaScript/TypeScript, Go, Rust and Java)")
+    return detector(source, root, language)
 
 
 def read_existing(framework: Framework) -> str | None:

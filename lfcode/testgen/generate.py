@@ -10,7 +10,7 @@ its fenced code block is checked the same way.
 
 The result (:class:`GeneratedTests`) is the text to insert and where: at the end of the test
 file, or, for an existing JUnit file, before the class's closing brace. Existing content is never
-replaced. Frameworks: :mod:`lfcode.core.frameworks`.
+replaced. Frameworks: :mod:`lfcode.testgen.frameworks`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lfcode.backends.base import Backend, ChatMessage, GenerationRequest
-from lfcode.core.explain import fit, generate_text
-from lfcode.core.frameworks import Framework, parses, pascal, read_existing, snake  # noqa: F401 - re-exported
-from lfcode.core.symbols import Symbol, find_symbol, imports
-from lfcode.core.templates import render
+from lfcode.backends.generation import fit, generate_text
+from lfcode.context.code_symbols import Symbol, find_symbol, imports
+from lfcode.errors import LfcodeError
+from lfcode.templates import render
+from lfcode.testgen.frameworks import Framework, parses, pascal, read_existing, snake  # noqa: F401 - re-exported
+from lfcode.testgen.scaffold import HEADERS, SPECS, Spec
 
 #: Tokens the model may write for one test.
 TEST_MAX_TOKENS = 160
@@ -37,32 +39,10 @@ HINTS = ("", "_empty", "_edge_case", "_second_case", "_invalid_input", "_large_i
 EXISTING_TAIL_CHARS = 1200
 
 
-class TestgenError(ValueError):
+class TestgenError(LfcodeError, ValueError):
     """No usable test came out of the model, or the tests cannot be placed; shown to the user."""
 
     __test__ = False
-
-
-@dataclass(frozen=True)
-class _Spec:
-    template: str
-    start: str  # the opening of one test; {snake} / {pascal} / {name} are filled in
-    stops: tuple[str, ...]
-    name: str  # regex whose group 1 is a test's name
-    asserts: str  # regex that a test must match
-    joiner: str  # between two tests
-
-
-_PY_STOPS = ("\n### File:", "\nif __name__", "\n\n\n")
-SPECS: dict[str, _Spec] = {
-    "pytest": _Spec("tests_pytest.txt", "def test_{snake}", (*_PY_STOPS, "\ndef ", "\nclass ", "\n@"), r"^def (\w+)", r"\bassert\b|pytest\.raises", "\n\n\n"),
-    "unittest": _Spec("tests_unittest.txt", "    def test_{snake}", (*_PY_STOPS, "\n    def ", "\nclass ", "\n\n"), r"^    def (\w+)", r"self\.assert\w+\(|self\.fail\(", "\n\n"),
-    "jest": _Spec("tests_jest.txt", "test('{name} ", ("\n### File:", "\n\n", "\ntest(", "\ndescribe("), r"^test\((['\"`].*?['\"`])", r"\bexpect\(", "\n\n"),
-    "go": _Spec("tests_go.txt", "func Test{pascal}", ("\n### File:", "\n\n", "\nfunc "), r"^func (\w+)", r"\bt\.(Error|Errorf|Fatal|Fatalf|Fail)\w*\(", "\n\n"),
-    "cargo": _Spec("tests_cargo.txt", "    #[test]\n    fn test_{snake}", ("\n### File:", "\n\n", "\n    #[test]", "\n}"), r"^    fn (\w+)", r"\bassert(_eq|_ne)?!|\bpanic!|should_panic", "\n\n"),
-    "junit": _Spec("tests_junit.txt", "    @Test\n    void test{pascal}", ("\n### File:", "\n\n", "\n    @Test", "\n}"), r"^    void (\w+)", r"\bassert\w*\(|\bfail\(", "\n\n"),
-}
-SPECS["vitest"] = SPECS["jest"]
 
 
 @dataclass
@@ -125,7 +105,7 @@ def _opening(symbol: Symbol) -> str:
     return ""
 
 
-def _starts(plan: TestPlan, spec: _Spec, attempt: int) -> str:
+def _starts(plan: TestPlan, spec: Spec, attempt: int) -> str:
     """The opening of attempt ``attempt``.
 
     Python tests start with the call to finish: first the docstring's ``>>>`` examples (the model
@@ -150,44 +130,19 @@ def _import_name(plan: TestPlan) -> str:
 
 def header_and_closer(plan: TestPlan) -> tuple[str, str]:
     """The text that opens the generated block (imports, a class or module) and the one that
-    closes it, without the lines the existing test file already has."""
-    fw, name = plan.framework, _import_name(plan)
+    closes it, without the lines the existing test file already has.
+
+    Raises:
+        TestgenError: no header is known for the plan's framework (see :data:`lfcode.testgen.scaffold.HEADERS`).
+    """
+    make = HEADERS.get(plan.framework.name)
+    if make is None:
+        raise TestgenError(f"unknown test framework {plan.framework.name!r}")
     existing = plan.existing or ""
-    if fw.name == "pytest":
-        header, closer = f"import pytest\nfrom {fw.module} import {name}\n\n\n", ""
-    elif fw.name == "unittest":
-        cls = _unique(f"Test{pascal(plan.symbol.name)}", existing, r"class {}\b")
-        header, closer = f"import unittest\nfrom {fw.module} import {name}\n\n\nclass {cls}(unittest.TestCase):\n", ""
-    elif fw.name in ("jest", "vitest"):
-        line = f"import {{ {name} }} from '{fw.module}';\n" if fw.variant == "esm" else f"const {{ {name} }} = require('{fw.module}');\n"
-        if re.search(rf"^(import|const|let|var)\b[^\n]*\b{re.escape(name)}\b", existing, re.M):
-            line = ""
-        vitest = "import { describe, expect, test } from 'vitest';\n" if fw.name == "vitest" else ""
-        header, closer = f"{vitest}{line}\n", ""
-    elif fw.name == "go":
-        header, closer = ("" if plan.existing is not None else f'package {fw.module}\n\nimport "testing"\n\n'), ""
-    elif fw.name == "cargo":
-        module = _unique(f"tests_{snake(plan.symbol.name)}", existing, r"mod {}\b")
-        header, closer = f"#[cfg(test)]\nmod {module} {{\n    use super::*;\n\n", "}\n"
-    elif fw.name == "junit":
-        if plan.existing is not None:
-            return "", ""
-        package = f"package {fw.module};\n\n" if fw.module else ""
-        api = ("org.junit.Test", "org.junit.Assert") if fw.variant == "junit4" else ("org.junit.jupiter.api.Test", "org.junit.jupiter.api.Assertions")
-        header = f"{package}import {api[0]};\nimport static {api[1]}.*;\n\nclass {fw.test_path.stem} {{\n"
-        closer = "}\n"
-    else:
-        raise TestgenError(f"unknown test framework {fw.name!r}")
+    header, closer = make(plan.framework, plan.symbol.name, _import_name(plan), plan.existing)
     present = set(existing.split("\n"))
     kept = "\n".join(line for line in header.split("\n") if not line.strip() or line.rstrip() not in present or line.startswith(("class ", "mod ")))
     return (kept.lstrip("\n") if kept.strip() else ""), closer
-
-
-def _unique(base: str, existing: str, pattern: str) -> str:
-    name, n = base, 2
-    while re.search(pattern.format(re.escape(name)), existing):
-        name, n = f"{base}{n}", n + 1
-    return name
 
 
 def insert_offset(plan: TestPlan) -> int:
@@ -252,7 +207,7 @@ def base_prompt(backend: Backend, plan: TestPlan, reserve: int) -> tuple[dict[st
     return values, tail
 
 
-def _accept(candidate: str, plan: TestPlan, spec: _Spec, header: str, closer: str, accepted: list[str], taken: set[str]) -> str | None:
+def _accept(candidate: str, plan: TestPlan, spec: Spec, header: str, closer: str, accepted: list[str], taken: set[str]) -> str | None:
     """The candidate test (renamed if its name is taken), or ``None`` when it is not usable."""
     text = candidate.rstrip()
     found = re.search(spec.name, text, re.M)

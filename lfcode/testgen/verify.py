@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lfcode.core.testgen import GeneratedTests, TestPlan, keep_only
+from lfcode.errors import Cancelled, LfcodeError
 from lfcode.execution import sandbox as sandboxing
+from lfcode.testgen.generate import GeneratedTests, TestPlan, keep_only
 
 log = logging.getLogger(__name__)
 
@@ -119,13 +120,18 @@ def pytest_runtest_logreport(report):
 """
 
 
-class VerifyError(RuntimeError):
+class VerifyError(LfcodeError, RuntimeError):
     """The tests could not be run at all (no pytest, project too large, ...); the message says why."""
 
 
 class SandboxUnavailable(VerifyError, sandboxing.SandboxUnavailable):
     """No OS sandbox works here and ``sandbox = "off"`` is not set: nothing was run. The message
     says how to enable one (install bubblewrap)."""
+
+
+class VerifyCancelled(Cancelled, InterruptedError):
+    """The verification was cancelled (the pytest run is killed first). Also an
+    ``InterruptedError``, which it was raised as before :class:`~lfcode.errors.Cancelled`."""
 
 
 @dataclass
@@ -327,7 +333,7 @@ def _run_all(work: Path, plugin: Path, state: Path, relative: Path, python: str,
         seen = seen or progress.seen
         result.output_truncated |= run.output_truncated
         if run.cancelled:
-            raise InterruptedError("verification cancelled")
+            raise VerifyCancelled("verification cancelled")
         if run.timed_out:
             result.timed_out = True
             break

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,29 @@ def inline_params(uri: str, line: int, character: int, automatic: bool = False) 
         position=types.Position(line=line, character=character),
         context=types.InlineCompletionContext(trigger_kind=kind),
     )
+
+
+@contextlib.asynccontextmanager
+async def generation_records(script: Path) -> AsyncIterator[Callable[..., Awaitable[dict]]]:
+    """Yield ``next_record()``, which waits for the next generation a fake-backend server started
+    with ``script`` records (a generation appends its line to ``LFCODE_FAKE_RECORD`` when it ends).
+
+    The record file is made a named pipe read by the event loop, so a test waits on the server's
+    own write instead of sleeping or polling the file. The pipe is opened read-write: opening it
+    never blocks, the reader never sees end-of-file between generations, and the server's open
+    for appending never blocks either. Enter this before :func:`lsp_session`, so that the pipe
+    outlives the server.
+    """
+    fifo = record_path(script)
+    os.mkfifo(fifo)
+    pipe = os.fdopen(os.open(fifo, os.O_RDWR | os.O_NONBLOCK), "rb", buffering=0)
+    reader = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+
+    async def next_record(timeout: float = 10) -> dict:
+        return json.loads(await asyncio.wait_for(reader.readline(), timeout))
+
+    try:
+        yield next_record
+    finally:
+        transport.close()

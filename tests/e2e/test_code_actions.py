@@ -17,7 +17,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lfcode.core.testgen import parses
+from lfcode.testgen.generate import parses
 from tests.conftest import write_fake_script
 from tests.e2e.lsp_helpers import lsp_session, open_document, server_env
 
@@ -250,6 +250,7 @@ async def test_a_missing_model_gives_a_message_and_no_edit(tmp_path: Path) -> No
     assert any("model is not available" in m.message for m in lsp.messages)
 
 
+@pytest.mark.model
 async def test_embedded_model_on_a_stdlib_module_in_a_small_project(tmp_path: Path, model_cache: Path) -> None:
     root = tmp_path / "project"
     root.mkdir()

@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types
 
 from tests.conftest import STDLIB_TEXTWRAP, read_record, write_fake_script
-from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document, server_env
+from tests.e2e.lsp_helpers import generation_records, inline_params, lsp_session, open_document, server_env
 
 # 0-based: the blank line inside dedent()'s loop in textwrap.py.
 BLANK_LINE_IN_DEDENT = next(
@@ -17,6 +17,7 @@ BLANK_LINE_IN_DEDENT = next(
 ) + 1
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("client", ["neovim", "visual-studio-code"])
 async def test_embedded_model_completes_inside_a_stdlib_module(client: str, tmp_path: Path, model_cache: Path) -> None:
     env = server_env(tmp_path, cache=model_cache)
@@ -73,47 +74,57 @@ async def test_incremental_changes_are_applied_before_completing(tmp_path: Path)
 
 async def test_cancel_request_stops_a_slow_generation(tmp_path: Path) -> None:
     slow = " ".join(f"word{i}" for i in range(200))
-    script = write_fake_script(tmp_path / "fake.json", [slow], delay_ms=100)
+    # An Invoked request generates its answers one after the other: the first (empty) one ends at
+    # once and is recorded, which tells the test that the server is inside this request's
+    # generations, and that the slow one is the next.
+    script = write_fake_script(tmp_path / "fake.json", ["", slow], delay_ms=100)
     env = server_env(tmp_path, backend="fake", fake_script=str(script))
     doc = tmp_path / "slow.py"
     doc.write_text("value = \n")
-    async with lsp_session(env) as (lsp, _):
+    async with generation_records(script) as next_record, lsp_session(env) as (lsp, _):
         uri = open_document(lsp, doc)
         request_id = "slow-1"
         future = asyncio.ensure_future(
             lsp.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 0, 8), msg_id=request_id)
         )
-        await asyncio.sleep(0.5)
+        assert (await next_record())["produced"] == ""
+        assert not future.done()
         loop = asyncio.get_running_loop()
         cancelled_at = loop.time()
         lsp.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
         with pytest.raises(Exception) as answer:
             await asyncio.wait_for(future, timeout=5)
         elapsed = loop.time() - cancelled_at
+        stopped = await next_record()
         # The server keeps working after a cancel.
         assert isinstance(await lsp.text_document_inline_completion_async(inline_params(uri, 0, 8)), types.InlineCompletionList)
     assert "cancel" in str(answer.value).lower()
     assert elapsed < 2.0
-    first = read_record(script)[0]
-    assert first["cancelled"] is True
-    assert 0 < first["pieces"] < 20  # stopped after a few pieces, not after 200 * 100 ms
+    assert stopped["cancelled"] is True
+    assert slow.startswith(stopped["produced"])
+    # Stopped within a few pieces of the cancel, not after max_tokens pieces of 100 ms each.
+    assert stopped["pieces"] < 20 < stopped["max_tokens"]
 
 
 async def test_newer_request_on_same_document_cancels_the_older(tmp_path: Path) -> None:
     slow = " ".join(f"word{i}" for i in range(200))
-    script = write_fake_script(tmp_path / "fake.json", [slow, "fast\n"], delay_ms=100)
+    # As above: the older request's first (empty) answer is recorded at once, its slow one is next.
+    script = write_fake_script(tmp_path / "fake.json", ["", slow, "fast\n"], delay_ms=100)
     env = server_env(tmp_path, backend="fake", fake_script=str(script), debounce_ms="0")
     doc = tmp_path / "two.py"
     doc.write_text("value = \n")
-    async with lsp_session(env) as (lsp, _):
+    async with generation_records(script) as next_record, lsp_session(env) as (lsp, _):
         uri = open_document(lsp, doc)
         older = asyncio.ensure_future(lsp.text_document_inline_completion_async(inline_params(uri, 0, 8)))
-        await asyncio.sleep(0.5)
+        assert (await next_record())["produced"] == ""
+        assert not older.done()
         newer = await lsp.text_document_inline_completion_async(inline_params(uri, 0, 8))
         first = await asyncio.wait_for(older, timeout=5)
+        stopped, answered = await next_record(), await next_record()
     assert list(first.items) == []
     assert [i.insert_text for i in newer.items] == ["fast"]
-    assert read_record(script)[0]["cancelled"] is True
+    assert stopped["cancelled"] is True and slow.startswith(stopped["produced"])
+    assert answered["produced"] == "fast\n" and answered["cancelled"] is False
 
 
 async def test_completion_fallback_for_clients_without_inline_completion(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ from tests.conftest import server_command, write_fake_script
 from tests.security import raw_lsp
 from tests.security.raw_lsp import RawServer, raw_env
 
+#: Slow end-to-end tests (server processes, the real sandbox): the slow tier of -m 'not model'.
+pytestmark = pytest.mark.model
+
 RESPONSES = ["return a + b\n", "return b + a\n", "return sum((a, b))\n", "return a - -b\n"]
 
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import STDLIB_TEXTWRAP
 from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document, server_env
 from tests.e2e.test_inline_completion import BLANK_LINE_IN_DEDENT
@@ -44,6 +46,7 @@ def test_the_guard_really_blocks_sockets(tmp_path: Path) -> None:
     assert log.read_text().strip()
 
 
+@pytest.mark.model
 async def test_completion_with_the_embedded_model_and_no_network(tmp_path: Path, model_cache: Path) -> None:
     log = tmp_path / "attempts.log"
     command = guarded_command(log, "from lfcode.cli import main\nsys.argv = ['lfcode', 'serve']\nmain()")

@@ -20,6 +20,9 @@ from lsprotocol import types
 from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document
 from tests.security.hostile import BASHRC, GUARD, fake_script, make_machine, make_repo, run_lfcode
 
+#: Slow end-to-end tests (server processes, the real sandbox): the slow tier of -m 'not model'.
+pytestmark = pytest.mark.model
+
 REMOTE = 'backend = "openai"\nopenai_url = "http://10.255.255.1:8080/v1"\nallow_remote = true\n'
 
 

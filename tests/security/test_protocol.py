@@ -16,6 +16,9 @@ import pytest
 from lfcode.lsp.framing import MAX_HEADER_LINE, MAX_MESSAGE_BYTES, FramingError, read_frame
 from tests.security.raw_lsp import RawServer
 
+#: Slow end-to-end tests (server processes, the real sandbox): the slow tier of -m 'not model'.
+pytestmark = pytest.mark.model
+
 SENTINEL = "lfcode/ping"
 
 

@@ -1,6 +1,6 @@
 """Hostile generated tests against the REAL OS sandbox (bubblewrap), one per item of finding 3.
 
-Every test drives :func:`lfcode.core.verify.run_tests` (or the ``lfcode tests --run`` CLI) with a
+Every test drives :func:`lfcode.testgen.verify.run_tests` (or the ``lfcode tests --run`` CLI) with a
 test file a malicious model could have written and checks the concrete effect on this machine:
 a fake ``$HOME`` with ``.ssh/id_rsa`` and ``.bashrc``, a folder outside the project, the real
 project, an API token in lfcode's environment, host processes, a loopback server.
@@ -25,9 +25,12 @@ import pytest
 from click.testing import CliRunner
 
 from lfcode.cli import cli
-from lfcode.core import verify
-from lfcode.core.verify import run_tests
+from lfcode.testgen import verify
+from lfcode.testgen.verify import run_tests
 from lfcode.execution import INSTALL_HINT, Limits, Sandbox, interpreter_paths, sandbox_status
+
+#: Every test here runs generated code in the real bubblewrap sandbox: the slow tier.
+pytestmark = [pytest.mark.sandbox, pytest.mark.model]
 
 SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- sandbox-canary-51c0 -----END OPENSSH PRIVATE KEY-----\n"
 BASHRC = "# the user's own shell start-up file\nexport PS1='$ '\n"

@@ -14,6 +14,9 @@ from lfcode.context.workspace import Workspace
 from lfcode.lsp import textsync
 from tests.security.raw_lsp import RawServer
 
+#: Slow end-to-end tests (server processes, the real sandbox): the slow tier of -m 'not model'.
+pytestmark = pytest.mark.model
+
 BIG = "x = 1  # filler\n" * (MAX_PARSE_CHARS // 16 + 1000)  # just over the cap
 SMALL = "def f(x):\n    return x\n"
 

@@ -8,9 +8,9 @@ import pytest
 
 from lfcode.backends.base import Capabilities, FimTokens
 from lfcode.backends.fake import FakeBackend
-from lfcode.core.complete import CompletionInput, CompletionOptions, complete
-from lfcode.core.prompt import build_prompt, tail_within
-from lfcode.core.stopping import shape_at, trim_completion
+from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
+from lfcode.completion.prompt import build_prompt, tail_within
+from lfcode.completion.stopping import shape_at, trim_completion
 
 
 def run(text: str, cursor: str, *responses: str, **options) -> list[str]:

@@ -11,7 +11,7 @@ from lfcode.context.documents import DocumentStore
 from lfcode.context.languages import get_language
 from lfcode.context.ring import Chunk, RingBuffer
 from lfcode.context.symbols import SymbolIndex
-from lfcode.core.prompt import build_prompt
+from lfcode.completion.prompt import build_prompt
 
 BIG = (
     "import os\nfrom typing import List\n\n\nclass Store:\n    def load(self, names: List[str]) -> int:\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from lfcode.backends.fake import FakeBackend
-from lfcode.core.complete import CompletionInput
+from lfcode.completion.engine import CompletionInput
 from lfcode.session import Session
 from lfcode.settings import Settings
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,108 @@ def test_open_documents_override_their_file(tmp_path: Path) -> None:
     assert not index.lookup(["old"])
     index.forget_document(path.as_uri())
     assert index.lookup(["old"]) and not index.lookup(["new"])
+
+
+class HandOffQueue(queue.Queue):
+    """A job queue whose ``put`` returns only once the worker ran the job and came back for
+    the next one, so that whatever the caller does next happens after the job finished: the
+    widest possible window for a lost wake-up in :meth:`SymbolIndex.wait_idle`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns = threading.Condition()
+        self.puts = 0  # jobs put (the n-th put is the n-th got: FIFO, one putter)
+        self.taken = 0  # jobs the worker took
+        self.in_get = False  # the worker is inside get() again
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        with self.turns:
+            self.in_get = True
+            self.turns.notify_all()
+        try:
+            item = super().get(block, timeout)
+        finally:
+            with self.turns:
+                self.in_get = False
+        with self.turns:
+            self.taken += 1
+        return item
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        with self.turns:
+            self.puts += 1
+            mine = self.puts
+        super().put(item, block, timeout)
+        if item[0] == "stop":
+            return
+        with self.turns:
+            assert self.turns.wait_for(lambda: self.taken >= mine and self.in_get, timeout=10), "the worker never took the job"
+
+
+def test_wait_idle_does_not_miss_work_that_finished_before_it_waited(tmp_path: Path) -> None:
+    module = tmp_path / "util.py"
+    module.write_text("def helper(x, y):\n    return x\n")
+    index = SymbolIndex()
+    index._jobs = HandOffQueue()
+    index.start(None)
+    try:
+        # The job has run completely before wait_idle looks: it must still say idle, at once
+        # (the old wait_idle queued a tick, which the worker could run before it cleared the
+        # event it then waited on forever).
+        index.refresh_file(str(module))
+        assert index.wait_idle(timeout=2)
+        assert [d.name for d in index.lookup(["helper"])] == ["helper"]
+        # Nothing queued: idle at once.
+        assert index.wait_idle(timeout=0)
+        # The same when wait_idle itself is the first to look after a walk.
+        index.start(tmp_path)
+        assert index.wait_idle(timeout=2)
+        assert index.idle.is_set()
+    finally:
+        index.close()
+
+
+def test_wait_idle_waits_for_queued_work_and_debounced_documents(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("def old(): pass\n")
+    index = SymbolIndex()
+    # Not started: the queued job cannot run, so the index is not idle.
+    index.refresh_file(str(path))
+    assert not index.idle.is_set()
+    assert not index.wait_idle(timeout=0.05)
+    index.start(None)
+    try:
+        assert index.wait_idle()
+        assert index.lookup(["old"])
+        # A document edit is not indexed before its debounce: wait_idle must wait for it.
+        snap = DocumentStore().open(path.as_uri(), "def new(a): pass\n", "python", str(path))
+        index.update_document(snap)
+        assert index.wait_idle()
+        assert [d.signature for d in index.lookup(["new"])] == ["def new(a):"]
+    finally:
+        index.close()
+
+
+def test_concurrent_waiters_all_see_the_index_idle(tmp_path: Path) -> None:
+    for n in range(20):
+        (tmp_path / f"m{n}.py").write_text(f"def f{n}(): pass\n")
+    index = SymbolIndex()
+    index.start(None)
+    results: list[bool] = []
+
+    def waiter() -> None:
+        results.append(index.wait_idle(timeout=5))
+
+    try:
+        for round_ in range(20):
+            for n in range(20):
+                index.refresh_file(str(tmp_path / f"m{n}.py"))
+            threads = [threading.Thread(target=waiter) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert results == [True] * 80
+        assert len(index.lookup([f"f{n}" for n in range(20)])) == 20
+    finally:
+        index.close()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from lfcode.backends.base import Capabilities
 from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
-from lfcode.core.explain import (
+from lfcode.explain.generate import (
     ExplainError,
     GenerationCancelled,
     build_context,
@@ -23,7 +23,7 @@ from lfcode.core.explain import (
     tidy,
     write_explanation,
 )
-from lfcode.core.symbols import find_symbol
+from lfcode.context.code_symbols import find_symbol
 
 SOURCE = '''import math
 

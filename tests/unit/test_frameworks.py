@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lfcode.core.frameworks import FrameworkError, detect_framework, find_project_root
+from lfcode.testgen.frameworks import FrameworkError, detect_framework, find_project_root
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

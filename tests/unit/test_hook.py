@@ -14,8 +14,8 @@ from pathlib import Path
 import git
 import pytest
 
-from lfcode.core.diff import ReviewError
-from lfcode.core.hook import CHAINED_NAME, MARKER, hook_path, install_hook, uninstall_hook
+from lfcode.review.diff import ReviewError
+from lfcode.review.hook import CHAINED_NAME, MARKER, hook_path, install_hook, uninstall_hook
 from tests.unit.gitutil import commit, isolated_git, make_repo  # noqa: F401
 
 OLD_HOOK = """#!/bin/sh

@@ -15,7 +15,7 @@ Each ``tests/unit/golden/<rule>.txt`` holds the cases of one rule::
 ``<|>`` marks the cursor. An empty ``expected`` section means the answer is dropped. Sections
 keep their text verbatim except trailing blank lines; the document then gets one final line
 break. The case runs through
-``lfcode.core.complete`` with the scripted fake backend, one answer and no fallback samples.
+``lfcode.completion.engine`` with the scripted fake backend, one answer and no fallback samples.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from lfcode.backends.fake import FakeBackend
-from lfcode.core.complete import CompletionInput, CompletionOptions, complete
+from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
 
 GOLDEN = Path(__file__).parent / "golden"
 CURSOR = "<|>"

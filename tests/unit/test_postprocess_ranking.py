@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from lfcode.backends.fake import FakeBackend
-from lfcode.context.names import NameContext, defined_names, used_names
-from lfcode.core.complete import CompletionInput, CompletionOptions, complete
+from lfcode.completion.names import NameContext, defined_names, used_names
+from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
 
 DOC = "def f(numbers):\n    total = 0\n<|>\n        total += n\n    return total\n"
 

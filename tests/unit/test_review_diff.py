@@ -1,4 +1,4 @@
-"""Choosing the diff (lfcode.core.diff) on real temporary git repositories, one per case."""
+"""Choosing the diff (lfcode.review.diff) on real temporary git repositories, one per case."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import git
 import pytest
 
-from lfcode.core.diff import DiffSpec, ReviewError, collect_diff, is_excluded, read_new_source
-from lfcode.core.hunks import parse_hunks, split_hunk
+from lfcode.review.diff import DiffSpec, ReviewError, collect_diff, is_excluded, read_new_source
+from lfcode.review.hunks import parse_hunks, split_hunk
 from tests.unit.gitutil import commit, isolated_git, make_repo, numbered, write  # noqa: F401
 
 
@@ -238,6 +238,6 @@ def test_split_hunk_keeps_line_numbers() -> None:
     ("a_pb2.py", "*_pb2.py"), ("main.py", None),
 ])
 def test_is_excluded(path: str, hit: str | None) -> None:
-    from lfcode.core.diff import DEFAULT_EXCLUDES
+    from lfcode.review.diff import DEFAULT_EXCLUDES
 
     assert is_excluded(path, DEFAULT_EXCLUDES) == hit

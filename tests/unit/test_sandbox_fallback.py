@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
-from lfcode.core import verify
-from lfcode.core.frameworks import detect_framework
-from lfcode.core.symbols import find_symbol
-from lfcode.core.testgen import TestPlan, generate_tests, parses
-from lfcode.core.verify import SandboxUnavailable, VerifyError, mark_not_run, run_tests
+from lfcode.testgen import verify
+from lfcode.testgen.frameworks import detect_framework
+from lfcode.context.code_symbols import find_symbol
+from lfcode.testgen.generate import TestPlan, generate_tests, parses
+from lfcode.testgen.verify import SandboxUnavailable, VerifyError, mark_not_run, run_tests
 from lfcode.execution import sandbox as sandboxing
 
 SOURCE = 'def double(x):\n    """Twice x.\n\n    >>> double(2)\n    4\n    """\n    return 2 * x\n'
@@ -102,7 +102,7 @@ async def test_the_generate_tests_action_offers_tests_marked_not_run(tmp_path: P
     from lsprotocol import types
     from pygls.workspace import Workspace
 
-    from lfcode.lsp import actions
+    from lfcode.lsp import testgen as actions
     from lfcode.settings import Settings
 
     make_project(tmp_path)

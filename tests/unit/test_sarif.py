@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from lfcode.core.findings import CATEGORIES, Finding
-from lfcode.core.review import ReviewResult
-from lfcode.core.sarif import to_sarif
+from lfcode.review.findings import CATEGORIES, Finding
+from lfcode.review.model import ReviewResult
+from lfcode.review.report_sarif import to_sarif
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -73,7 +73,7 @@ def test_the_schema_catches_mistakes(result: ReviewResult) -> None:
 
 
 def test_format_result_prints_each_format(result: ReviewResult) -> None:
-    from lfcode.core.review_text import format_result
+    from lfcode.review.report_text import format_result
 
     validate(json.loads(format_result(result, "sarif", tool_version="1.2.3")))
     assert json.loads(format_result(result, "json"))["files_reviewed"] == 3

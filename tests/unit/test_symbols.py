@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lfcode.core.symbols import find_symbol, imports, list_symbols, module_symbol, related, symbol_at
+from lfcode.context.code_symbols import find_symbol, imports, list_symbols, module_symbol, related, symbol_at
 
 # path, source, (line, column) inside the function body, expected name / kind / signature / doc,
 # and a line outside every definition.

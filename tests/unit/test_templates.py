@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lfcode.core import templates
-from lfcode.core.templates import TemplateError, render
+from lfcode import templates
+from lfcode.templates import TemplateError, render
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from pygls.workspace.position_codec import PositionCodec
 from lfcode.backends.base import Capabilities
 from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
-from lfcode.core.explain import GenerationCancelled
-from lfcode.core.frameworks import detect_framework
-from lfcode.core.symbols import find_symbol
-from lfcode.core.testgen import (
+from lfcode.explain.generate import GenerationCancelled
+from lfcode.testgen.frameworks import detect_framework
+from lfcode.context.code_symbols import find_symbol
+from lfcode.testgen.generate import (
     TestgenError,
     TestPlan,
     doctest_calls,
@@ -29,7 +29,7 @@ from lfcode.core.testgen import (
     snake,
     write_tests,
 )
-from lfcode.lsp.actions import UserError, edit_for_tests
+from lfcode.lsp.testgen import UserError, edit_for_tests
 
 SOURCE = '''def double(x: int) -> int:
     """Twice x.

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from lfcode.backends.fake import FakeBackend
-from lfcode.core import verify
-from lfcode.core.frameworks import detect_framework
-from lfcode.core.symbols import find_symbol
-from lfcode.core.testgen import TestPlan, generate_tests, parses
-from lfcode.core.verify import VerifyError, copy_project, project_python, run_tests, verify_generated
+from lfcode.testgen import verify
+from lfcode.testgen.frameworks import detect_framework
+from lfcode.context.code_symbols import find_symbol
+from lfcode.testgen.generate import TestPlan, generate_tests, parses
+from lfcode.testgen.verify import VerifyError, copy_project, project_python, run_tests, verify_generated
+
+#: Slow end-to-end tests (server processes, the real sandbox): the slow tier of -m 'not model'.
+pytestmark = [pytest.mark.sandbox, pytest.mark.model]
 
 SOURCE = "def add(a, b):\n    return a + b\n"
 

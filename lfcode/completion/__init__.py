@@ -1,0 +1,1 @@
+"""Inline completion: the engine (:mod:`.engine`), its prompt, stopping rules and post-processing."""

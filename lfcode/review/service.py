@@ -1,0 +1,57 @@
+"""Review, as one service shared by ``lfcode review`` and the ``lfcode.review`` LSP command.
+
+The steps: find the repository (:func:`repository_root`), choose the diff and ask the model per
+hunk (:func:`review_changes`, blocking: git and the model), then report (:func:`report` for the
+CLI's text/JSON/SARIF, :func:`exit_code`; the LSP publishes diagnostics instead). Today the one
+analyzer is the model (:mod:`lfcode.review.model`).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lfcode.backends.base import Backend
+from lfcode.review import findings
+from lfcode.review.diff import open_repo
+from lfcode.review.model import ProgressCallback, ReviewOptions, ReviewResult, review
+from lfcode.review.report_text import format_result
+
+
+def repository_root(here: Path) -> Path:
+    """The working tree holding ``here``.
+
+    Raises:
+        lfcode.review.diff.ReviewError: ``here`` is not inside a git repository.
+    """
+    return Path(open_repo(here).working_tree_dir or here)
+
+
+def review_changes(
+    root: Path,
+    options: ReviewOptions | None,
+    backend: Backend,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> ReviewResult:
+    """Review the changes ``options`` choose in the repository at ``root`` (blocking: git and
+    one model call per hunk piece; ``progress(done, total)`` counts hunks).
+
+    Raises:
+        lfcode.review.diff.ReviewError: not a repository, bad revision, unusable template, ...
+        lfcode.review.model.ReviewIncomplete: no hunk got a readable answer (fail closed).
+    """
+    return review(root, options, backend, progress, cancel)
+
+
+def report(result: ReviewResult, fmt: str, *, color: bool = False, tool_version: str = "0") -> str:
+    """The result as ``text``, ``json`` or ``sarif`` (see :func:`lfcode.review.report_text.format_result`)."""
+    return format_result(result, fmt, color=color, tool_version=tool_version)
+
+
+def exit_code(result: ReviewResult, fail_on: findings.FailOn) -> int:
+    """1 when a finding is at or above ``fail_on`` (``never`` never), else 0."""
+    return findings.exit_code(result.findings, fail_on)
+
+
+__all__ = ["ReviewOptions", "ReviewResult", "exit_code", "report", "repository_root", "review_changes"]
