@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from lfcode import __version__
+from lfcode.context.files import project_root
 from lfcode.errors import BackendError, LfcodeError
 from lfcode.terminal import clean
 
@@ -29,15 +30,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def project_root_of(path: Path) -> Path:
-    """The nearest parent holding ``lfcode.toml``, ``pyproject.toml`` or ``.git`` (else the file's folder)."""
-    start = path.resolve().parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ("lfcode.toml", "pyproject.toml", ".git")):
-            return folder
-    return start
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -154,7 +146,7 @@ def _settings_for(file: Path, model: str | None):
     """The settings for a CLI command on ``file`` (problems printed on stderr, logging set up)."""
     from lfcode.settings import load_settings
 
-    layers = load_settings(project_root_of(file), overrides={"model": model} if model else None)
+    layers = load_settings(project_root(file), overrides={"model": model} if model else None)
     for problem in layers.problems:
         note(problem)
     _setup_logging(layers.settings.log_level if layers.settings.log_level != "info" else "warning")
@@ -190,7 +182,6 @@ def explain(target: str, model: str | None) -> None:
     import threading
 
     from lfcode.explain import service
-    from lfcode.testgen.frameworks import find_project_root
 
     name, _, line = target.rpartition(":") if target.rpartition(":")[2].isdigit() else (target, "", "")
     file = Path(name)
@@ -202,7 +193,7 @@ def explain(target: str, model: str | None) -> None:
         fail(f"line {line} of {file} is not inside a function, method or class")
     _, backend = _model_for(file, model)
     try:
-        ctx = service.prepare(text, symbol, str(file), find_project_root(file))
+        ctx = service.prepare(text, symbol, str(file), project_root(file))
         explanation = service.explain_symbol(backend, ctx, threading.Event())
     except LfcodeError as exc:
         fail(str(exc))
@@ -220,7 +211,6 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
 
     from lfcode.context.code_symbols import find_symbol
     from lfcode.testgen import service
-    from lfcode.testgen.frameworks import find_project_root
     from lfcode.testgen.generate import write_tests
 
     name, _, wanted = target.partition("::")
@@ -232,7 +222,7 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
     if symbol is None:
         fail(f"no function, method or class named {wanted!r} in {file}")
     try:
-        plan = service.plan_tests(file, text, symbol, find_project_root(file))
+        plan = service.plan_tests(file, text, symbol, project_root(file))
     except LfcodeError as exc:
         fail(str(exc))
     settings, backend = _model_for(file, model)

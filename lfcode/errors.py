@@ -21,6 +21,7 @@ by several packages live here.
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 #: How loudly a front end shows a :class:`UserError` (the LSP maps it to ``MessageType``).
@@ -52,6 +53,20 @@ class Cancelled(LfcodeError):
     """
 
 
+#: The one cancellation token: set by the front end (the LSP's ``$/cancelRequest`` and
+#: ``window/workDoneProgress/cancel``, a newer request, a time limit), read by every long step.
+#: A step that stops because it is set raises :class:`Cancelled` (:func:`raise_if_cancelled`);
+#: completion returns what it has instead (a keystroke outdates it), and a review returns the
+#: findings so far with a note saying where it stopped.
+CancelToken = threading.Event
+
+
+def raise_if_cancelled(token: CancelToken | None, message: str = "cancelled") -> None:
+    """Raise :class:`Cancelled` (with ``message``) when ``token`` is set; ``None`` is never set."""
+    if token is not None and token.is_set():
+        raise Cancelled(message)
+
+
 class BackendError(LfcodeError, RuntimeError):
     """A model could not be loaded or could not generate; the message is shown to the user.
 
@@ -59,4 +74,4 @@ class BackendError(LfcodeError, RuntimeError):
     """
 
 
-__all__ = ["BackendError", "Cancelled", "Level", "LfcodeError", "UserError"]
+__all__ = ["BackendError", "CancelToken", "Cancelled", "Level", "LfcodeError", "UserError", "raise_if_cancelled"]

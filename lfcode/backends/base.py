@@ -8,13 +8,13 @@ that flag after every generated token.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lfcode.errors import BackendError  # noqa: F401 - re-exported (its historical home)
+from lfcode.errors import CancelToken
 
 
 class FimTokens(BaseModel):
@@ -93,7 +93,7 @@ class Backend(Protocol):
         """Return the model's token ids for ``text`` (no BOS)."""
         ...
 
-    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         """Stream the continuation of ``request.prompt``."""
         ...
 
@@ -101,7 +101,7 @@ class Backend(Protocol):
         self,
         messages: list[ChatMessage],
         request: GenerationRequest,
-        cancel: threading.Event,
+        cancel: CancelToken,
     ) -> Iterator[str]:
         """Stream an assistant answer; ``request.prompt`` is ignored."""
         ...

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+from lfcode.errors import CancelToken
 
 _PIECE = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
@@ -97,20 +98,20 @@ class FakeBackend:
         """One pseudo-token per word, punctuation mark or whitespace run."""
         return [hash(piece) & 0xFFFF for piece in _PIECE.findall(text)]
 
-    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         with self._lock:
             self.requests.append(request)
             text = self._queue.popleft() if self._queue else self.default
         return self._stream(text, request, cancel)
 
     def chat(
-        self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event
+        self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken
     ) -> Iterator[str]:
         with self._lock:
             self.messages.append(list(messages))
         return self.complete(request, cancel)
 
-    def _stream(self, text: str, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def _stream(self, text: str, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         state = {"produced": "", "pieces": 0, "cancelled": False}
         try:
             yield from self._pieces(text, request, cancel, state)
@@ -120,7 +121,7 @@ class FakeBackend:
                 with self.record.open("a", encoding="utf-8") as handle:
                     handle.write(line + "\n")
 
-    def _pieces(self, text: str, request: GenerationRequest, cancel: threading.Event, state: dict) -> Iterator[str]:
+    def _pieces(self, text: str, request: GenerationRequest, cancel: CancelToken, state: dict) -> Iterator[str]:
         produced = ""
         for n, piece in enumerate(_PIECE.findall(text)):
             if n >= request.max_tokens:
@@ -141,7 +142,7 @@ class FakeBackend:
             yield piece
         self.finished += 1
 
-    def _sleep_cancelled(self, cancel: threading.Event) -> bool:
+    def _sleep_cancelled(self, cancel: CancelToken) -> bool:
         """Wait ``delay_ms``; True when the cancel flag was set meanwhile."""
         return cancel.wait(self.delay_ms / 1000)
 

@@ -1,24 +1,24 @@
 """Helpers every feature uses to call a model: one whole generation, and a text fitted to a token budget.
 
 Explain, test generation and review build their prompts differently but run them the same way;
-:func:`generate_text` is that way (with the one cancellation model: a ``threading.Event`` in,
-:class:`lfcode.errors.Cancelled` out).
+:func:`generate_text` is that way (with the one cancellation model: a
+:data:`lfcode.errors.CancelToken` in, :class:`lfcode.errors.Cancelled` out).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from lfcode.backends.base import Backend, ChatMessage, GenerationRequest
-from lfcode.errors import Cancelled
+from lfcode.context.budget import fit_head
+from lfcode.errors import CancelToken, raise_if_cancelled
 
 
 def generate_text(
     backend: Backend,
     prompt: str | list[ChatMessage],
     request: GenerationRequest,
-    cancel: threading.Event,
+    cancel: CancelToken,
     enough: Callable[[str], bool] | None = None,
 ) -> str:
     """Run one generation to the end and return its text.
@@ -39,26 +39,14 @@ def generate_text(
         text += piece
         if enough is not None and enough(text):
             break
-    if cancel.is_set():
-        raise Cancelled("cancelled")
+    raise_if_cancelled(cancel)
     return text
 
 
 def fit(backend: Backend, text: str, budget: int) -> str:
-    """``text`` cut to at most ``budget`` model tokens, keeping whole lines from the start.
+    """``text`` cut to at most ``budget`` model tokens, keeping whole lines from the start
+    (:func:`lfcode.context.budget.fit_head`, by binary search with the backend's tokenizer).
 
     A cut text ends with a ``...`` line. Raises :class:`BackendError` if tokenizing fails.
     """
-    if budget <= 0:
-        return ""
-    if len(backend.tokenize(text)) <= budget:
-        return text
-    lines = text.split("\n")
-    low, high = 0, len(lines)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(backend.tokenize("\n".join(lines[:middle]))) + 4 <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return "\n".join([*lines[:low], "    ..."])
+    return fit_head(backend.tokenize, text, budget)

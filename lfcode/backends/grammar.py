@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from lfcode.errors import CancelToken
 
 #: Candidates checked against the grammar before falling back to the full vocabulary.
 TOP_K = 64
@@ -40,7 +41,7 @@ def _best_accepted(llama_cpp: Any, grammar: Any, ids: np.ndarray, logits: np.nda
 
 
 def decode_json(
-    llm: Any, tokens: list[int], schema: dict, max_tokens: int, cancel: threading.Event
+    llm: Any, tokens: list[int], schema: dict, max_tokens: int, cancel: CancelToken
 ) -> Iterator[bytes]:
     """Greedy decode ``tokens``' continuation under ``schema``; yields each token's bytes.
 

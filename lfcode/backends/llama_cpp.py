@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+from lfcode.errors import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class LlamaCppBackend:
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
-    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         """Stream the continuation of ``request.prompt``; see :class:`~lfcode.backends.base.Backend`.
 
         Raises:
@@ -115,7 +116,7 @@ class LlamaCppBackend:
         return self._decode(tokens, request, min(request.max_tokens, room), cancel)
 
     def _decode(
-        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: threading.Event
+        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: CancelToken
     ) -> Iterator[str]:
         with self._lock:
             if cancel.is_set():
@@ -144,7 +145,7 @@ class LlamaCppBackend:
                 yield text[emitted:]
 
     def _token_bytes(
-        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: threading.Event
+        self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: CancelToken
     ) -> Iterator[bytes]:
         """Each generated token's bytes; the cancel flag is checked after every token."""
         llm, llama_cpp = self._llm, self._llama_cpp
@@ -177,7 +178,7 @@ class LlamaCppBackend:
                 return
 
     def chat(
-        self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event
+        self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken
     ) -> Iterator[str]:
         """Format ``messages`` with the GGUF's chat template and stream the answer.
 

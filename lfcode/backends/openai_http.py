@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+from lfcode.errors import CancelToken
 
 #: Characters per token assumed when the server has no ``/tokenize`` endpoint.
 CHARS_PER_TOKEN = 4
@@ -76,7 +77,7 @@ class OpenAIBackend:
             pass
         return list(range((len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN))
 
-    def _stream(self, path: str, body: dict, cancel: threading.Event, chat: bool) -> Iterator[str]:
+    def _stream(self, path: str, body: dict, cancel: CancelToken, chat: bool) -> Iterator[str]:
         with self._lock:
             try:
                 with self._client.stream("POST", f"{self.base_url}{path}", json=body) as response:
@@ -114,10 +115,10 @@ class OpenAIBackend:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": request.json_schema}}
         return body
 
-    def complete(self, request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         return self._stream("/completions", {**self._body(request), "prompt": request.prompt}, cancel, chat=False)
 
-    def chat(self, messages: list[ChatMessage], request: GenerationRequest, cancel: threading.Event) -> Iterator[str]:
+    def chat(self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         body = {**self._body(request), "messages": [m.model_dump() for m in messages]}
         return self._stream("/chat/completions", body, cancel, chat=True)
 

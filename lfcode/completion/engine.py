@@ -20,6 +20,7 @@ from lfcode.completion.stopping import CompletionShape, indent_of, shape_at
 from lfcode.context.builder import ContextSources
 from lfcode.context.languages import language_for
 from lfcode.context.syntax import COMMENT_PREFIX
+from lfcode.errors import CancelToken
 from lfcode.settings import Settings
 
 #: Temperature of the sampled answers (extra Invoked items and fallback samples).
@@ -103,7 +104,7 @@ def generate_one(
     backend: Backend,
     request: GenerationRequest,
     shape: CompletionShape,
-    cancel: threading.Event,
+    cancel: CancelToken,
 ) -> str:
     """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete.
 
@@ -146,7 +147,7 @@ def complete(
     backend: Backend,
     source: CompletionInput,
     options: CompletionOptions | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
     context: ContextSources | None = None,
 ) -> CompletionResult:
     """Suggest up to ``options.n`` completions at ``source.offset``.

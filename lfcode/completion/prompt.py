@@ -2,7 +2,8 @@
 
 The context parts come from :func:`lfcode.context.builder.build_context`; the text before the
 cursor is cut to the token budget at line boundaries on a 16-line grid, keeping the text nearest
-to the cursor. Budgets are model tokens counted with the backend's own tokenizer.
+to the cursor (:mod:`lfcode.context.budget`, the one token fitter). Budgets are model tokens
+counted with the backend's own tokenizer.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from dataclasses import dataclass
 from tree_sitter import Tree
 
 from lfcode.backends.base import Backend, FimTokens
+from lfcode.context import budget as budget_
+from lfcode.context.budget import ANCHOR_LINES, CHARS_PER_TOKEN_MAX  # noqa: F401 (re-exported)
 from lfcode.context.builder import ContextParts, ContextSources, build_context, display_path
 
-#: Characters per token used only to pre-cut very long texts before exact counting.
-CHARS_PER_TOKEN_MAX = 6
-#: The prefix is cut on a grid of this many lines (KV-cache friendly; see :func:`tail_within`).
-ANCHOR_LINES = 16
 #: Share of the budget given to the prefix when the model also sees the suffix.
 PREFIX_SHARE = 0.75
 
@@ -34,57 +33,17 @@ class Prompt:
     parts: ContextParts | None = None
 
 
-def _exact(backend: Backend) -> Callable[[str], int]:
-    return lambda line: len(backend.tokenize(line))
-
-
 def tail_within(backend: Backend, text: str, budget: int, count: Callable[[str], int] | None = None) -> str:
-    """A tail of ``text`` of at most ``budget`` tokens that starts at a line start.
-
-    Tokens are counted line by line with ``count`` (tokens of one line; by default the backend's
-    tokenizer, the builder passes a cached one). For the merge-based tokenizers of GGUF models the
-    sum of the lines' counts is never below the count of the joined text (checked on standard
-    library files with the embedded model: 0 of 90 windows below, at most 2% above), so the
-    budget holds. The start is chosen on a grid of :data:`ANCHOR_LINES` lines (counted from
-    the start of ``text``), so that while the user types at the end of the prefix the cut stays
-    where it was and the model's KV cache for the shared beginning is reused (llama.cpp matches
-    the longest common token prefix). Only the last ``budget * CHARS_PER_TOKEN_MAX`` characters
-    are split into lines (a token is at most that many characters), so long files cost little.
-    """
-    if budget <= 0 or not text:
-        return ""
-    count = count or _exact(backend)
-    first = 0
-    if len(text) > budget * CHARS_PER_TOKEN_MAX:
-        first = text.find("\n", len(text) - budget * CHARS_PER_TOKEN_MAX) + 1
-    base = text.count("\n", 0, first)
-    lines = text[first:].splitlines(keepends=True)
-    after = [0] * (len(lines) + 1)  # after[i]: tokens of lines[i:]
-    for i in range(len(lines) - 1, -1, -1):
-        after[i] = after[i + 1] + count(lines[i])
-    for start in range((-base) % ANCHOR_LINES, len(lines), ANCHOR_LINES):
-        if after[start] <= budget:
-            return "".join(lines[start:])
-    # The last grid cell alone is too long: fall back to the longest fitting tail of lines.
-    for start in range(max(0, len(lines) - ANCHOR_LINES), len(lines)):
-        if after[start] <= budget:
-            return "".join(lines[start:])
-    return ""
+    """A tail of ``text`` of at most ``budget`` tokens that starts at a line start, on the
+    :data:`ANCHOR_LINES` grid: :func:`lfcode.context.budget.tail_within` with ``count`` (tokens
+    of one line; by default the backend's tokenizer, the builder passes a cached one)."""
+    return budget_.tail_within(text, budget, count or budget_.LineCounter(backend.tokenize, {}))
 
 
 def head_within(backend: Backend, text: str, budget: int, count: Callable[[str], int] | None = None) -> str:
-    """The longest head of ``text`` (ending at a line end) of at most ``budget`` tokens, counted
-    line by line as in :func:`tail_within`."""
-    if budget <= 0 or not text:
-        return ""
-    count = count or _exact(backend)
-    used, kept = 0, []
-    for line in text[: budget * CHARS_PER_TOKEN_MAX].splitlines(keepends=True):
-        used += count(line)
-        if used > budget:
-            break
-        kept.append(line)
-    return "".join(kept)
+    """The longest head of ``text`` (ending at a line end) of at most ``budget`` tokens:
+    :func:`lfcode.context.budget.head_within`."""
+    return budget_.head_within(text, budget, count or budget_.LineCounter(backend.tokenize, {}))
 
 
 def resolve_fim(backend: Backend, override: str | None) -> FimTokens | None:

@@ -10,7 +10,7 @@ while the user types; it matches the longest common token prefix):
 3. ``ring``: recently edited or viewed chunks (:class:`~lfcode.context.ring.RingBuffer`);
 4. ``imports``: this file's imports that the window does not show;
 5. ``scopes``: headers of the enclosing definitions that the window does not show, then
-   ``window``: the text before the cursor, cut on a 16-line grid (:func:`lfcode.completion.prompt.tail_within`);
+   ``window``: the text before the cursor, cut on a 16-line grid (:func:`lfcode.context.budget.tail_within`);
 6. ``suffix``: the text after the cursor, only for FIM models.
 
 Parts 1–3 are comments in the file's comment syntax (prefix-only models read them as part of the
@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 
 from tree_sitter import Tree
 
+from lfcode.context.budget import LineCounter, count_lines
 from lfcode.context.ring import RingBuffer, chunk_similarity
 from lfcode.context.symbols import Definition, SymbolIndex
 from lfcode.context.syntax import COMMENT_PREFIX, enclosing_scopes, header_of, identifiers, import_nodes
@@ -62,25 +63,14 @@ class ContextSources:
     token_cache: dict[str, int] = field(default_factory=dict)
 
     def line_counter(self, tokenize: Callable[[str], list[int]]) -> Callable[[str], int]:
-        """Tokens of one line, memoized: lines rarely change between keystrokes, and the model's
-        tokenizer costs about 3 µs per character (the cache is cleared past 65,536 lines)."""
-        cache = self.token_cache
-
-        def count(line: str) -> int:
-            cached = cache.get(line)
-            if cached is None:
-                if len(cache) > 65536:
-                    cache.clear()
-                cached = cache[line] = len(tokenize(line))
-            return cached
-
-        return count
+        """Tokens of one line, memoized in :attr:`token_cache`
+        (a :class:`lfcode.context.budget.LineCounter`)."""
+        return LineCounter(tokenize, self.token_cache)
 
     def count(self, tokenize: Callable[[str], list[int]], text: str) -> int:
         """Tokens of ``text``, summed over its lines (an upper bound; see
-        :func:`lfcode.completion.prompt.tail_within`)."""
-        count = self.line_counter(tokenize)
-        return sum(count(line) for line in text.splitlines(keepends=True))
+        :mod:`lfcode.context.budget`)."""
+        return count_lines(self.line_counter(tokenize), text)
 
 
 @dataclass(frozen=True)

@@ -18,48 +18,27 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tree_sitter import Node, Point, QueryCursor
 
-from lfcode.context.languages import EXTENSIONS, LanguageSpec, get_language, language_for
+from lfcode.context.files import files_with_suffix
+from lfcode.context.languages import (  # noqa: F401 (the node-type tables: re-exported)
+    _FAMILY,
+    CLASSES,
+    EXTENSIONS,
+    FUNCTIONS,
+    IMPORTS,
+    LanguageSpec,
+    get_language,
+    language_for,
+)
 
-#: Node types that define a function or method, per grammar.
-FUNCTIONS: dict[str, frozenset[str]] = {
-    "python": frozenset({"function_definition"}),
-    "javascript": frozenset({"function_declaration", "generator_function_declaration", "method_definition", "arrow_function", "function_expression"}),
-    "go": frozenset({"function_declaration", "method_declaration"}),
-    "rust": frozenset({"function_item"}),
-    "java": frozenset({"method_declaration", "constructor_declaration"}),
-    "c": frozenset({"function_definition"}),
-}
-#: Node types that define a class (or struct, interface, impl block), per grammar.
-CLASSES: dict[str, frozenset[str]] = {
-    "python": frozenset({"class_definition"}),
-    "javascript": frozenset({"class_declaration", "abstract_class_declaration", "class"}),
-    "go": frozenset({"type_spec"}),
-    "rust": frozenset({"impl_item", "struct_item", "enum_item", "trait_item"}),
-    "java": frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration"}),
-    "c": frozenset({"struct_specifier"}),
-    "cpp": frozenset({"class_specifier", "struct_specifier"}),
-}
-_FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
-#: Import-like top-level statements, per grammar family.
-IMPORTS: dict[str, frozenset[str]] = {
-    "python": frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
-    "javascript": frozenset({"import_statement"}),
-    "go": frozenset({"import_declaration", "package_clause"}),
-    "rust": frozenset({"use_declaration", "extern_crate_declaration"}),
-    "java": frozenset({"import_declaration", "package_declaration"}),
-    "c": frozenset({"preproc_include", "using_declaration"}),
-}
 _COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
 _CALLS = frozenset({"call", "call_expression", "method_invocation"})
 _NAME_DECLARATORS = frozenset({"identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name"})
-SKIP_DIRS = frozenset({"node_modules", "venv", "__pycache__", "build", "dist", "target", "site-packages", "vendor"})
 MAX_FILE_BYTES = 512 * 1024
 
 
@@ -350,27 +329,30 @@ def _file_tags(path: str, mtime_ns: int, size: int) -> tuple[dict[str, list[str]
     return _tags(text, spec) if spec is not None else ({}, {})
 
 
-def workspace_files(root: Path, language: str, limit: int = 300) -> list[Path]:
-    """Up to ``limit`` files of grammar ``language`` under ``root``, skipping hidden and build folders."""
-    suffixes = {ext for ext, name in EXTENSIONS.items() if _FAMILY.get(name, name) == _FAMILY.get(language, language)}
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in sorted(files):
-            if Path(name).suffix.lower() in suffixes:
-                found.append(Path(folder) / name)
-                if len(found) >= limit:
-                    return found
-    return found
+def _suffixes(language: str) -> set[str]:
+    return {ext for ext, name in EXTENSIONS.items() if _FAMILY.get(name, name) == _FAMILY.get(language, language)}
+
+
+def workspace_files(root: Path, language: str, limit: int = 300, indexed: list[Path] | None = None) -> list[Path]:
+    """Up to ``limit`` files of grammar ``language`` under ``root``, skipping hidden and build
+    folders; taken from ``indexed`` (the workspace index's files, see
+    :meth:`lfcode.context.symbols.SymbolIndex.files`) instead of walking the folder when given."""
+    suffixes = _suffixes(language)
+    if indexed is not None:
+        return [path for path in indexed if path.suffix.lower() in suffixes][:limit]
+    return files_with_suffix(root, suffixes, limit)
 
 
 def related(
-    symbol: Symbol, text: str, path: str | None = None, root: Path | None = None, limit: int = 8
+    symbol: Symbol, text: str, path: str | None = None, root: Path | None = None, limit: int = 8,
+    indexed: list[Path] | None = None,
 ) -> Related:
     """Signatures of what ``symbol`` calls and of what calls it (at most ``limit`` of each).
 
     ``text`` is the symbol's file as the editor has it; ``root`` (the workspace folder, optional)
-    adds definitions and callers from other files of the same language, read from disk.
+    adds definitions and callers from other files of the same language, read from disk (each
+    file parsed once per modification time). ``indexed``, the workspace index's file list for
+    ``root`` when the language server has one, saves walking the folder again.
     """
     spec = language_for(path, None) or get_language(symbol.language)
     if spec is None:
@@ -378,7 +360,7 @@ def related(
     sources = [_tags(text, spec)]
     if root is not None:
         own = Path(path).resolve() if path else None
-        for file in workspace_files(root, spec.name):
+        for file in workspace_files(root, spec.name, indexed=indexed):
             try:
                 stat = file.stat()
             except OSError:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from tree_sitter import Parser, Point, Tree
 
 from lfcode.context.languages import LanguageSpec, language_for
+from lfcode.context.positions import column_offset
 
 #: ``(line, column)`` in the position encoding's code units, 0-based (an LSP ``Position``).
 Position = tuple[int, int]
@@ -38,7 +39,7 @@ MAX_PARSE_CHARS = 2 * 1024 * 1024
 #: Bytes handed to tree-sitter per read callback during a budgeted parse.
 _READ_CHUNK = 1 << 16
 
-_UNITS = {"utf-8": lambda c: len(c.encode("utf-8")), "utf-16": lambda c: 2 if ord(c) > 0xFFFF else 1, "utf-32": lambda c: 1}
+_ENCODINGS = ("utf-8", "utf-16", "utf-32")
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,11 @@ def locate(text: str, position: Position, encoding: str = "utf-16", anchor: Anch
     past the end of its line to the line's end (before the line break). Lines end at ``\n``
     (``\r\n`` works; a lone ``\r`` is not treated as a line break). ``anchor``, a known line
     start of ``text``, makes looking up nearby lines cheap (edits cluster where the user types).
-    Raises ``KeyError`` for an unknown ``encoding`` (``utf-8``, ``utf-16`` or ``utf-32``).
+    Raises ``KeyError`` for an unknown ``encoding`` (``utf-8``, ``utf-16`` or ``utf-32``). The
+    column is converted by :func:`lfcode.context.positions.column_offset`, the one converter.
     """
-    units_for = _UNITS[encoding]
+    if encoding not in _ENCODINGS:
+        raise KeyError(encoding)
     line, column = max(0, position[0]), position[1]
     found = _line_start(text, line, anchor)
     if found is None:  # past the last line: the end of the text
@@ -117,10 +120,7 @@ def locate(text: str, position: Position, encoding: str = "utf-16", anchor: Anch
     end = len(text) if end < 0 else end
     if end > start and text[end - 1] == "\r":
         end -= 1
-    offset, units = start, 0
-    while offset < end and units < column:
-        units += units_for(text[offset])
-        offset += 1
+    offset = start + column_offset(text[start:end], column, encoding)
     line_bytes = len(text[start:offset].encode("utf-8"))
     return Located(offset, start_byte + line_bytes, Point(line, line_bytes))
 

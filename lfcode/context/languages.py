@@ -57,6 +57,52 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
+# -- Node-type tables, per grammar (family): where Explain, test generation and review find
+# -- definitions and imports. A new grammar adds its rows here.
+
+#: Node types that define a function or method, per grammar.
+FUNCTIONS: dict[str, frozenset[str]] = {
+    "python": frozenset({"function_definition"}),
+    "javascript": frozenset({"function_declaration", "generator_function_declaration", "method_definition", "arrow_function", "function_expression"}),
+    "go": frozenset({"function_declaration", "method_declaration"}),
+    "rust": frozenset({"function_item"}),
+    "java": frozenset({"method_declaration", "constructor_declaration"}),
+    "c": frozenset({"function_definition"}),
+}
+#: Node types that define a class (or struct, interface, impl block), per grammar.
+CLASSES: dict[str, frozenset[str]] = {
+    "python": frozenset({"class_definition"}),
+    "javascript": frozenset({"class_declaration", "abstract_class_declaration", "class"}),
+    "go": frozenset({"type_spec"}),
+    "rust": frozenset({"impl_item", "struct_item", "enum_item", "trait_item"}),
+    "java": frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration"}),
+    "c": frozenset({"struct_specifier"}),
+    "cpp": frozenset({"class_specifier", "struct_specifier"}),
+}
+#: Grammars that share another grammar's node-type tables (their "family").
+_FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
+#: Import-like top-level statements, per grammar family.
+IMPORTS: dict[str, frozenset[str]] = {
+    "python": frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+    "javascript": frozenset({"import_statement"}),
+    "go": frozenset({"import_declaration", "package_clause"}),
+    "rust": frozenset({"use_declaration", "extern_crate_declaration"}),
+    "java": frozenset({"import_declaration", "package_declaration"}),
+    "c": frozenset({"preproc_include", "using_declaration"}),
+}
+
+
+def family(name: str) -> str:
+    """The grammar whose node-type tables ``name`` uses (``typescript``/``tsx`` → ``javascript``,
+    ``cpp`` → ``c``; any other name is its own family)."""
+    return _FAMILY.get(name, name)
+
+
+def definition_types(name: str) -> frozenset[str]:
+    """Node types of grammar ``name`` that define a function, method or class."""
+    return FUNCTIONS.get(family(name), frozenset()) | CLASSES.get(name, CLASSES.get(family(name), frozenset()))
+
+
 @dataclass(frozen=True)
 class LanguageSpec:
     """A supported language: ``name`` (grammar name), tree-sitter ``language`` and ``tags`` query

@@ -25,6 +25,7 @@ from pathlib import Path
 from tree_sitter import Node, QueryCursor, Tree
 
 from lfcode.context.documents import Snapshot
+from lfcode.context.files import files_with_suffix
 from lfcode.context.languages import EXTENSIONS, LanguageSpec, language_for
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ MAX_FILES = 5000
 MAX_FILE_BYTES = 512 * 1024
 #: Wait after the last change of an open document before re-indexing it, seconds.
 DOCUMENT_DEBOUNCE_S = 0.5
-SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "build", "dist", "target", "site-packages", "vendor"})
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,7 @@ def extract_definitions(spec: LanguageSpec, tree: Tree, source: bytes, path: str
 def workspace_files(root: Path, limit: int = MAX_FILES) -> list[Path]:
     """Source files under ``root`` in a language lfcode parses, skipping hidden, dependency and
     build folders; at most ``limit``."""
-    files: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in sorted(names):
-            if Path(name).suffix.lower() in EXTENSIONS:
-                files.append(Path(folder) / name)
-                if len(files) >= limit:
-                    return files
-    return files
+    return files_with_suffix(root, EXTENSIONS, limit)
 
 
 class SymbolIndex:
@@ -140,6 +132,9 @@ class SymbolIndex:
         self._pending_docs: dict[str, tuple[float, Snapshot]] = {}
         self._thread: threading.Thread | None = None
         self.root: Path | None = None
+        #: The root whose walk finished (under ``_lock``), and whether it stopped at MAX_FILES.
+        self._walked: Path | None = None
+        self._capped = False
         #: Set while nothing is queued, running or waiting for its debounce.
         self.idle = threading.Event()
         self.idle.set()
@@ -181,6 +176,16 @@ class SymbolIndex:
         for name in names:
             result.extend(by_name.get(name, ()))
         return result
+
+    def files(self, root: Path) -> list[Path] | None:
+        """The workspace files indexed under ``root``, in walk order (files found later, after a
+        save, come last), so that a feature can use them instead of walking the folder again;
+        ``None`` while ``root``'s walk has not finished, when the index walks another root, or
+        when the walk stopped at :data:`MAX_FILES` (the caller then walks itself)."""
+        with self._lock:
+            if self._walked is None or self._capped or Path(root).resolve() != Path(self._walked).resolve():
+                return None
+            return [Path(path) for path in self._files]
 
     def close(self) -> None:
         """Stop the background thread (pending jobs are dropped)."""
@@ -236,10 +241,12 @@ class SymbolIndex:
     def _run(self, kind: str, arg: object) -> None:
         try:
             if kind == "walk":
-                for path in workspace_files(arg):  # type: ignore[arg-type]
+                paths = workspace_files(arg)  # type: ignore[arg-type]
+                for path in paths:
                     self._index_file(str(path), rebuild=False)
                 with self._lock:
                     self._rebuild()
+                    self._walked, self._capped = arg, len(paths) >= MAX_FILES  # type: ignore[assignment]
             elif kind == "file":
                 self._index_file(str(arg), rebuild=True)
             self._run_due_documents()

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lfcode.errors import LfcodeError
+from lfcode.errors import CancelToken, LfcodeError
 from lfcode.execution.processes import POLL_SECONDS, REAP_SECONDS, Capture, kill_group, reap, rlimits
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ class Sandbox:
             args += ["--json-status-fd", str(status_fd)]
         return [*args, "--", *argv]
 
-    def run(self, argv: Sequence[str], cancel: threading.Event | None = None, watch: Callable[[], bool] | None = None) -> SandboxResult:
+    def run(self, argv: Sequence[str], cancel: CancelToken | None = None, watch: Callable[[], bool] | None = None) -> SandboxResult:
         """Run ``argv`` (``argv[0]`` an absolute path or a name on :data:`SAFE_PATH`) and wait.
 
         ``watch`` is called every :data:`POLL_SECONDS` (50 ms) while it runs; returning True

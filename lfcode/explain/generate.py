@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lfcode.backends.base import Backend, BackendError, ChatMessage, GenerationRequest
 from lfcode.backends.generation import fit, generate_text  # noqa: F401 - re-exported
 from lfcode.context.code_symbols import Related, Symbol, imports, related
-from lfcode.errors import Cancelled, LfcodeError
+from lfcode.errors import CancelToken, Cancelled, LfcodeError
 from lfcode.templates import render
 
 #: Tokens the model may write for one explanation.
@@ -52,9 +51,13 @@ class ExplainContext:
     related: Related = field(default_factory=Related)
 
 
-def build_context(text: str, symbol: Symbol, path: str, root: Path | None = None) -> ExplainContext:
-    """Collect the context for ``symbol`` found in ``text`` (the file at ``path``)."""
-    return ExplainContext(symbol=symbol, path=path, imports=imports(text, path), related=related(symbol, text, path, root))
+def build_context(
+    text: str, symbol: Symbol, path: str, root: Path | None = None, indexed: list[Path] | None = None
+) -> ExplainContext:
+    """Collect the context for ``symbol`` found in ``text`` (the file at ``path``); ``indexed``
+    is the workspace index's file list for ``root`` (see :func:`related`), if there is one."""
+    related_ = related(symbol, text, path, root, indexed=indexed)
+    return ExplainContext(symbol=symbol, path=path, imports=imports(text, path), related=related_)
 
 
 def _listing(items: list[str], wrap: str = "`") -> str:
@@ -106,7 +109,7 @@ def _enough(text: str) -> bool:
 def explain(
     backend: Backend,
     ctx: ExplainContext,
-    cancel: threading.Event,
+    cancel: CancelToken,
     max_tokens: int = EXPLAIN_MAX_TOKENS,
 ) -> str:
     """The model's explanation of ``ctx.symbol`` as Markdown (without lfcode's own sections).

@@ -12,12 +12,13 @@ Both front ends therefore send the model the same prompt for the same file and s
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from lfcode.backends.base import Backend
 from lfcode.context.code_symbols import Symbol, module_symbol, symbol_at
+from lfcode.context.symbols import SymbolIndex
+from lfcode.errors import CancelToken
 from lfcode.explain.generate import (
     EXPLAIN_MAX_TOKENS,
     ExplainContext,
@@ -56,16 +57,19 @@ def symbol_for_line(text: str, path: str, line: int | None) -> Symbol | None:
     return symbol_at(text, line - 1, len(row) - len(row.lstrip()), path)
 
 
-def prepare(text: str, symbol: Symbol, path: str, root: Path | None) -> ExplainContext:
+def prepare(text: str, symbol: Symbol, path: str, root: Path | None, index: SymbolIndex | None = None) -> ExplainContext:
     """What the model is told about ``symbol`` of the file ``path`` (text ``text``) in project ``root``.
 
-    Blocking: reads and parses files of the project (callers, callees).
+    Blocking: reads and parses files of the project (callers, callees; each file parsed once
+    per modification time). ``index``, the language server's workspace index, gives the list of
+    the project's files when it has walked ``root``, so the folder is not walked again.
     """
-    return build_context(text, symbol, path, root)
+    indexed = index.files(root) if index is not None and root is not None else None
+    return build_context(text, symbol, path, root, indexed)
 
 
 def explain_symbol(
-    backend: Backend, ctx: ExplainContext, cancel: threading.Event, max_tokens: int = EXPLAIN_MAX_TOKENS
+    backend: Backend, ctx: ExplainContext, cancel: CancelToken, max_tokens: int = EXPLAIN_MAX_TOKENS
 ) -> Explanation:
     """Ask the model and render the document (blocking; seconds of model time).
 

@@ -24,10 +24,10 @@ from lsprotocol import types
 from pydantic import BaseModel, Field, ValidationError
 
 from lfcode.context.code_symbols import Symbol, symbol_at
+from lfcode.context.files import project_root
 from lfcode.errors import UserError
 from lfcode.lsp.convert import MAX_DOCUMENT_CHARS, offset_at
 from lfcode.lsp.state import LfcodeServer
-from lfcode.testgen.frameworks import find_project_root
 
 EXPLAIN_COMMAND = "lfcode.explain"
 TESTS_COMMAND = "lfcode.generateTests"
@@ -129,7 +129,7 @@ def project_root_for(ls: LfcodeServer, path: str) -> Path:
     """The workspace folder when ``path`` is inside it, else the nearest project root above ``path``."""
     if ls.project_root is not None and Path(path).resolve().is_relative_to(ls.project_root.resolve()):
         return ls.project_root
-    return find_project_root(Path(path))
+    return project_root(Path(path))
 
 
 def register(server: LfcodeServer) -> None:

@@ -13,6 +13,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from lfcode.completion.engine import CompletionInput
+from lfcode.context import positions
 from lfcode.context.documents import MAX_PARSE_CHARS
 
 #: Documents larger than this (characters, i.e. code points) are not completed: it is not code a
@@ -31,22 +32,10 @@ def offset_at(doc: TextDocument, position: types.Position) -> int:
 
     A line past the end maps to the end of the document; a column past the end of its line maps
     to the end of that line (before its line break). Columns are in the negotiated encoding
-    (UTF-16 code units unless the client chose otherwise).
+    (UTF-16 code units unless the client chose otherwise). The conversion is
+    :func:`lfcode.context.positions.offset_at` (lines end at ``\\n``, as in the document store).
     """
-    lines = doc.lines
-    if position.line < 0 or not lines:
-        return 0
-    if position.line >= len(lines):
-        return len(doc.source)
-    body = lines[position.line].rstrip("\r\n")
-    units_for = doc.position_codec.impl.code_units_for_char
-    column = units = 0
-    for char in body:
-        if units >= position.character:
-            break
-        units += units_for(char)
-        column += 1
-    return sum(len(line) for line in lines[: position.line]) + column
+    return positions.offset_at(doc.source, position, positions.encoding_name(doc.position_codec.encoding))
 
 
 def completion_input(doc: TextDocument, position: types.Position) -> CompletionInput:

@@ -38,7 +38,7 @@ async def run_explain(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, str]
     async with Job(ls, f"Explaining `{symbol.qualname}`") as job:
         backend = await require_backend(ls)
         job.report("Reading callers and callees…")
-        ctx = await asyncio.to_thread(service.prepare, text, symbol, path, project_root_for(ls, path))
+        ctx = await asyncio.to_thread(service.prepare, text, symbol, path, project_root_for(ls, path), ls.session.workspace.index)
         job.report("Writing the explanation…")
         explanation = await job.run(ls.session.run_blocking(service.explain_symbol, backend, ctx, job.cancel), EXPLAIN_SECONDS)
         document = await asyncio.to_thread(service.save, explanation)

@@ -1,7 +1,8 @@
 """Tree-sitter context for a hunk: the enclosing definition and the signatures it calls.
 
-Only Python is supported for now (``tree_sitter`` + ``tree_sitter_python``, imported lazily);
-for another language, or when those packages are missing, :func:`context_for_hunk` returns
+Only Python is supported for now: the grammar and its definition node types come from the
+shared language profiles (:mod:`lfcode.context.languages`), the call walk is Python's. For
+another language, or when the grammar is not installed, :func:`context_for_hunk` returns
 ``None`` and the review sees the hunk alone. Nothing here reads files: the caller passes the
 new-side source text.
 """
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from lfcode.context.languages import definition_types, get_language
 from lfcode.review.hunks import Hunk
 
 __all__ = ["HunkContext", "ParsedSource", "context_for_hunk", "language_for", "parse_source"]
 
 _LANGUAGES = {".py": "python", ".pyi": "python", ".pyw": "python"}
-_DEFINITIONS = {"function_definition", "class_definition"}
+#: Function and class node types, from the Python language profile.
+_DEFINITIONS = definition_types("python")
 
 
 @dataclass
@@ -47,14 +50,8 @@ def language_for(path: str) -> str | None:
 
 @lru_cache(maxsize=4)
 def _parser(language: str) -> Any | None:
-    try:
-        import tree_sitter
-        import tree_sitter_python
-    except ImportError:
-        return None
-    if language != "python":
-        return None
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_python.language()))
+    spec = get_language(language) if language == "python" else None
+    return spec.parser() if spec is not None else None
 
 
 def _text(raw: bytes) -> str:

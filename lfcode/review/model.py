@@ -26,6 +26,8 @@ from pydantic import BaseModel, Field
 
 from lfcode import templates
 from lfcode.backends.base import Backend, GenerationRequest, count_tokens
+from lfcode.context.budget import first_within
+from lfcode.errors import CancelToken
 from lfcode.review.diff import DiffResult, DiffSpec, ReviewError, collect_diff, read_new_source
 from lfcode.review.findings import (
     FINDINGS_SCHEMA,
@@ -189,26 +191,26 @@ def _plan(
     """``(piece, prompt)`` pairs whose prompts fit ``budget`` tokens, splitting when needed."""
     ctx = ctx_for(hunk)
     variants = [_render_context(ctx), _render_context(ctx, signatures=False), "(none)"]
-    for context in dict.fromkeys(variants):
-        prompt = build_prompt(template, hunk, context)
-        if count_tokens(backend, prompt) <= budget:
-            return [(hunk, prompt)]
+    chosen = first_within(dict.fromkeys(variants), lambda context: build_prompt(template, hunk, context), backend.tokenize, budget)
+    if chosen is not None:
+        return [(hunk, chosen[1])]
     if len(hunk.lines) > 1:
         pieces = [p for p in split_hunk(hunk, 2) if p.changed_lines]
         return [pair for p in pieces for pair in _plan(p, template, backend, budget, ctx_for, notes)]
-    keep = len(hunk.lines[0])
+    # One line too long: halve it (not a longest-fitting cut; kept as the review always cut).
+    keep, keeps = len(hunk.lines[0]), []
     while keep > 16:
         keep //= 2
-        piece = _truncate_line(hunk, keep)
-        prompt = build_prompt(template, piece)
-        if count_tokens(backend, prompt) <= budget:
-            notes.append(f"{hunk.path}:{hunk.new_start}: line too long for the model, cut to {keep} characters")
-            return [(hunk, prompt)]
+        keeps.append(keep)
+    cut = first_within(keeps, lambda keep: build_prompt(template, _truncate_line(hunk, keep)), backend.tokenize, budget)
+    if cut is not None:
+        notes.append(f"{hunk.path}:{hunk.new_start}: line too long for the model, cut to {cut[0]} characters")
+        return [(hunk, cut[1])]
     notes.append(f"{hunk.path}:{hunk.new_start}: too long for the model's context: not reviewed")
     return []
 
 
-def _ask(backend: Backend, prompt: str, options: ReviewOptions, cancel: threading.Event) -> str:
+def _ask(backend: Backend, prompt: str, options: ReviewOptions, cancel: CancelToken) -> str:
     request = GenerationRequest(prompt=prompt, json_schema=FINDINGS_SCHEMA,
                                 max_tokens=options.max_tokens, temperature=0.0, stop=list(_STOP))
     return "".join(backend.complete(request, cancel))
@@ -219,7 +221,7 @@ def review(
     options: ReviewOptions | None,
     backend: Backend,
     progress_callback: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> ReviewResult:
     """Review the changes in the repository containing ``repo_path``.
 
@@ -228,8 +230,11 @@ def review(
         options: which diff and how (defaults: :class:`ReviewOptions`).
         backend: any :class:`~lfcode.backends.base.Backend`; it is called once per hunk piece.
         progress_callback: ``callback(done, total)`` counted in hunks.
-        cancel: when set, the running generation stops and no further hunk is reviewed; the
-            result then holds what was found so far and a note.
+        cancel: the :data:`~lfcode.errors.CancelToken`; when set, the running generation
+            stops and no further hunk is reviewed. Unlike the other features, a cancelled
+            review does not raise :class:`~lfcode.errors.Cancelled`: the result holds what was
+            found so far and a note ``review cancelled after N of M hunks`` (partial findings
+            are still useful, and ``tests/unit/test_review_core.py`` asserts this).
 
     Returns:
         A :class:`ReviewResult`.

@@ -8,10 +8,10 @@ analyzer is the model (:mod:`lfcode.review.model`).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from lfcode.backends.base import Backend
+from lfcode.errors import CancelToken
 from lfcode.review import findings
 from lfcode.review.diff import open_repo
 from lfcode.review.model import ProgressCallback, ReviewOptions, ReviewResult, review
@@ -32,7 +32,7 @@ def review_changes(
     options: ReviewOptions | None,
     backend: Backend,
     progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> ReviewResult:
     """Review the changes ``options`` choose in the repository at ``root`` (blocking: git and
     one model call per hunk piece; ``progress(done, total)`` counts hunks).

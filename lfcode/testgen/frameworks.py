@@ -30,12 +30,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lfcode.context.code_symbols import SKIP_DIRS
+from lfcode.context.files import ROOT_MARKERS, project_root, walk  # noqa: F401 (ROOT_MARKERS: re-exported)
 from lfcode.context.languages import get_language, language_name
 from lfcode.errors import LfcodeError
 
-#: Files that mark a project's root folder.
-ROOT_MARKERS = (".git", "lfcode.toml", "pyproject.toml", "setup.py", "setup.cfg", "package.json", "go.mod", "Cargo.toml", "pom.xml", "build.gradle", "build.gradle.kts")
 #: Longest example test file put in a prompt, characters.
 MAX_EXAMPLE_CHARS = 1500
 
@@ -66,13 +64,8 @@ class Framework(BaseModel):
     reason: str = ""
 
 
-def find_project_root(path: Path) -> Path:
-    """The nearest folder above ``path`` holding a :data:`ROOT_MARKERS` file (else its folder)."""
-    start = path.resolve().parent
-    for folder in (start, *start.parents):
-        if any((folder / marker).exists() for marker in ROOT_MARKERS):
-            return folder
-    return start
+#: The one project-root finder (:func:`lfcode.context.files.project_root`), under its old name.
+find_project_root = project_root
 
 
 def _read(path: Path, limit: int = 200_000) -> str:
@@ -85,12 +78,11 @@ def _read(path: Path, limit: int = 200_000) -> str:
 def _files(root: Path, pattern: re.Pattern[str], limit: int = 2000) -> list[Path]:
     """Files under ``root`` whose name matches ``pattern`` (hidden and build folders skipped)."""
     found, seen = [], 0
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        for name in sorted(files):
+    for folder, files in walk(root):
+        for name in files:
             seen += 1
             if pattern.fullmatch(name):
-                found.append(Path(folder) / name)
+                found.append(folder / name)
         if seen > limit:
             break
     return found

@@ -16,7 +16,6 @@ replaced. Frameworks: :mod:`lfcode.testgen.frameworks`.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 from lfcode.backends.base import Backend, ChatMessage, GenerationRequest
 from lfcode.backends.generation import fit, generate_text
 from lfcode.context.code_symbols import Symbol, find_symbol, imports
-from lfcode.errors import LfcodeError
+from lfcode.errors import CancelToken, LfcodeError
 from lfcode.templates import render
 from lfcode.testgen.frameworks import Framework, parses, pascal, read_existing, snake  # noqa: F401 - re-exported
 from lfcode.testgen.scaffold import HEADERS, SPECS, Spec
@@ -234,7 +233,7 @@ def _language(plan: TestPlan) -> str:
     return "tsx" if plan.framework.test_path.suffix == ".tsx" else plan.framework.language
 
 
-def _chat_tests(backend: Backend, plan: TestPlan, values: dict[str, str], header: str, cancel: threading.Event) -> list[str]:
+def _chat_tests(backend: Backend, plan: TestPlan, values: dict[str, str], header: str, cancel: CancelToken) -> list[str]:
     spec = SPECS[plan.framework.name]
     content = render("tests_chat.txt", framework=plan.framework.name, symbol=plan.symbol.qualname, header=header.strip(), **values)
     request = GenerationRequest(prompt="", max_tokens=TEST_MAX_TOKENS * DEFAULT_TESTS, temperature=0.0)
@@ -250,7 +249,7 @@ def _chat_tests(backend: Backend, plan: TestPlan, values: dict[str, str], header
 def generate_tests(
     backend: Backend,
     plan: TestPlan,
-    cancel: threading.Event,
+    cancel: CancelToken,
     n_tests: int = DEFAULT_TESTS,
     max_tokens: int = TEST_MAX_TOKENS,
     progress: Callable[[str], None] | None = None,

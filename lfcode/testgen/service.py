@@ -9,7 +9,6 @@ how to show the outcome (stderr and an exit code, or ``window/showMessage`` and 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Literal
 
 from lfcode.backends.base import Backend
 from lfcode.context.code_symbols import Symbol
+from lfcode.errors import CancelToken
 from lfcode.testgen.frameworks import Framework, detect_framework, read_existing
 from lfcode.testgen.generate import DEFAULT_TESTS, TEST_MAX_TOKENS, GeneratedTests, TestPlan, generate_tests
 from lfcode.testgen.verify import SandboxUnavailable, VerifyResult, mark_not_run, verify_generated
@@ -53,7 +53,7 @@ def plan_tests(
 def generate(
     backend: Backend,
     plan: TestPlan,
-    cancel: threading.Event,
+    cancel: CancelToken,
     n_tests: int = DEFAULT_TESTS,
     max_tokens: int = TEST_MAX_TOKENS,
     progress: Callable[[str], None] | None = None,
@@ -90,7 +90,7 @@ class Verification:
 def verify(
     plan: TestPlan,
     generated: GeneratedTests,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
     sandbox: Literal["required", "off"] = "required",
 ) -> Verification:
     """Run ``generated`` in the sandbox and keep the passing tests; without a sandbox, mark them

@@ -36,13 +36,12 @@ import shutil
 import stat
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from lfcode.errors import Cancelled, LfcodeError
+from lfcode.errors import CancelToken, Cancelled, LfcodeError
 from lfcode.execution import sandbox as sandboxing
 from lfcode.testgen.generate import GeneratedTests, TestPlan, keep_only
 
@@ -256,7 +255,7 @@ def run_tests(
     test_path: Path,
     test_text: str,
     names: list[str],
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
     timeout: float = RUN_SECONDS,
     python: str | None = None,
     sandbox: Literal["required", "off"] = "required",
@@ -308,7 +307,7 @@ def _write_inside(work: Path, relative: Path, text: str) -> None:
 
 
 def _run_all(work: Path, plugin: Path, state: Path, relative: Path, python: str, names: list[str],
-             cancel: threading.Event | None, timeout: float, isolate: bool) -> VerifyResult:
+             cancel: CancelToken | None, timeout: float, isolate: bool) -> VerifyResult:
     deadline = time.monotonic() + timeout
     results: dict[str, str] = {}
     outputs: list[str] = []
@@ -386,7 +385,7 @@ def mark_not_run(generated: GeneratedTests, reason: str = "install bubblewrap: a
 def verify_generated(
     plan: TestPlan,
     generated: GeneratedTests,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
     timeout: float = RUN_SECONDS,
     sandbox: Literal["required", "off"] = "required",
 ) -> tuple[GeneratedTests | None, VerifyResult]:

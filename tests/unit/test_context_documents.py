@@ -115,3 +115,23 @@ def test_incremental_parse_in_other_languages(name: str, text: str, insert: str)
     snap = store.change("u", [(((1, 0), (1, 0)), insert)], 2)
     assert sexp(snap.tree) == sexp(full_parse(snap.text, name))
     assert not snap.tree.root_node.has_error
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_the_one_column_converter_matches_counting_code_units(encoding: str) -> None:
+    """``positions.column_offset`` (used by ``locate``, the LSP conversion and the fast text
+    sync) against a plain per-character count; a column inside a character includes it."""
+    from lfcode.context.positions import column_offset
+
+    def units(c: str) -> int:
+        return {"utf-8": len(c.encode("utf-8")), "utf-16": 2 if ord(c) > 0xFFFF else 1, "utf-32": 1}[encoding]
+
+    rng = random.Random(3)
+    for _ in range(300):
+        line = "".join(rng.choice(["a", "é", "😀", "\t", "中"]) for _ in range(rng.randrange(12)))
+        column = rng.randrange(40)
+        offset = total = 0
+        while offset < len(line) and total < column:
+            total += units(line[offset])
+            offset += 1
+        assert column_offset(line, column, encoding) == offset

@@ -46,3 +46,16 @@ def test_every_test_language_has_a_detector(tmp_path: Path) -> None:
 def test_a_language_without_a_detector_is_a_framework_error(tmp_path: Path) -> None:
     with pytest.raises(FrameworkError, match="no test framework is known for c "):
         detect_framework(tmp_path / "m.c", tmp_path, "c")
+
+
+def test_the_one_cancel_token_raises_cancelled_once_set() -> None:
+    import pytest
+
+    from lfcode.errors import CancelToken, Cancelled, raise_if_cancelled
+
+    token = CancelToken()
+    raise_if_cancelled(token)
+    raise_if_cancelled(None)
+    token.set()
+    with pytest.raises(Cancelled, match="stopped"):
+        raise_if_cancelled(token, "stopped")

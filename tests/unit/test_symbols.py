@@ -134,3 +134,30 @@ def test_related_in_c_uses_call_expressions() -> None:
 def test_module_symbol_covers_the_whole_file() -> None:
     whole = module_symbol('"""Tools."""\nx = 1\n', "tools.py")
     assert (whole.kind, whole.name, whole.docstring, whole.start_line, whole.end_line) == ("module", "tools", "Tools.", 0, 1)
+
+
+def test_explain_uses_the_workspace_index_instead_of_walking_again(tmp_path: Path, monkeypatch) -> None:
+    from lfcode.context import code_symbols
+    from lfcode.context.symbols import SymbolIndex
+    from lfcode.explain import service
+
+    (tmp_path / "helpers.py").write_text("def normalize(text, lower=True):\n    return text.lower()\n")
+    (tmp_path / "app.py").write_text("from core import parse\n\ndef main(argv):\n    return parse(argv[1])\n")
+    source = "from helpers import normalize\n\n\ndef parse(text):\n    return normalize(text)\n"
+    symbol = find_symbol(source, "parse", str(tmp_path / "core.py"))
+    walked = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path).related
+    index = SymbolIndex()
+    assert index.files(tmp_path) is None  # not walked yet: the caller walks itself
+    index.start(tmp_path)
+    assert index.wait_idle()
+    assert index.files(tmp_path / "elsewhere") is None
+    try:
+        def no_walk(*args, **kwargs):
+            raise AssertionError("walked the folder again")
+
+        monkeypatch.setattr(code_symbols, "files_with_suffix", no_walk)
+        indexed = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path, index).related
+    finally:
+        index.close()
+    assert indexed == walked
+    assert walked.callees == ["def normalize(text, lower=True)"] and walked.callers == ["def main(argv)"]
