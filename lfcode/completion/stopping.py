@@ -16,28 +16,19 @@ from dataclasses import dataclass
 
 from tree_sitter import Tree
 
+from lfcode.context import languages
+from lfcode.context.languages import every
+
 #: Lines allowed for a block suggestion on an empty line.
 BLOCK_MAX_LINES = 8
 #: Token caps: a single line rarely needs more than this.
 LINE_MAX_TOKENS = 64
-#: Node types whose ``{`` (or brackets) make an empty line mid-expression, not a block.
-EXPRESSION_CONTAINERS = frozenset({
-    "argument_list", "arguments", "parameters", "formal_parameters", "parameter_list",
-    "parenthesized_expression", "list", "tuple", "dictionary", "set", "array", "object",
-    "subscript", "list_comprehension", "dictionary_comprehension", "generator_expression",
-    "initializer_list", "literal_value", "field_initializer_list", "array_initializer",
-    "object_pattern", "array_pattern", "tuple_expression", "array_expression", "composite_literal",
-    "type_arguments", "type_parameters", "template_string", "string", "jsx_element",
-})
-#: Node types that hold statements: an empty line in one of them gets a block.
-BLOCK_CONTAINERS = frozenset({
-    "module", "block", "program", "statement_block", "compound_statement", "class_body",
-    "declaration_list", "field_declaration_list", "source_file", "translation_unit",
-    "interface_body", "enum_body", "switch_body", "case_clause", "switch_case", "default_clause",
-    "expression_case", "match_block", "function_definition", "class_definition",
-    "if_statement", "for_statement", "while_statement", "with_statement", "try_statement",
-    "else_clause", "elif_clause", "except_clause", "finally_clause", "constructor_body",
-})
+#: Node types whose ``{`` (or brackets) make an empty line mid-expression, not a block, in any
+#: grammar (the union of ``languages.EXPRESSION_CONTAINERS``).
+EXPRESSION_CONTAINERS = every(languages.EXPRESSION_CONTAINERS)
+#: Node types that hold statements, in any grammar: an empty line in one of them gets a block
+#: (the union of ``languages.BLOCK_CONTAINERS``).
+BLOCK_CONTAINERS = every(languages.BLOCK_CONTAINERS)
 
 
 def indent_of(line: str) -> int:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Node, Point, QueryCursor
+from tree_sitter import Node, Point, QueryCursor, Tree
 
 from lfcode.context.files import files_with_suffix
 from lfcode.context.languages import (  # noqa: F401 (the node-type tables: re-exported)
@@ -193,19 +193,32 @@ def _symbol(node: Node, spec: LanguageSpec) -> Symbol:
     )
 
 
-def _parse(text: str, path: str | None, language_id: str | None) -> tuple[LanguageSpec, Node] | None:
+def _parse(text: str, path: str | None, language_id: str | None, tree: Tree | None = None) -> tuple[LanguageSpec, Node] | None:
     spec = language_for(path, language_id)
     if spec is None or _family(spec) not in FUNCTIONS:
         return None
+    if tree is not None:
+        return spec, tree.root_node
     return spec, spec.parser().parse(text.encode("utf-8", errors="replace")).root_node
 
 
-def symbol_at(text: str, line: int, column: int, path: str | None = None, language_id: str | None = None) -> Symbol | None:
+def symbol_at(
+    text: str,
+    line: int,
+    column: int,
+    path: str | None = None,
+    language_id: str | None = None,
+    tree: Tree | None = None,
+) -> Symbol | None:
     """The innermost function, method or class containing ``(line, column)``, or ``None``.
 
     ``line`` is 0-based, ``column`` counts code points; positions past the end are clamped.
+    ``tree``, when given, is a tree of exactly ``text`` (UTF-8) in the grammar
+    :func:`~lfcode.context.languages.language_for` picks for ``path``/``language_id`` (e.g. the
+    :class:`~lfcode.context.documents.DocumentStore`'s incremental tree); it is used instead of
+    parsing ``text`` again.
     """
-    parsed = _parse(text, path, language_id)
+    parsed = _parse(text, path, language_id, tree)
     if parsed is None:
         return None
     spec, root = parsed

@@ -91,6 +91,83 @@ IMPORTS: dict[str, frozenset[str]] = {
     "c": frozenset({"preproc_include", "using_declaration"}),
 }
 
+# -- Completion's tables, per grammar family (each name checked against the grammar with
+# -- ``Language.id_for_node_kind``): used as one union today (see ``every``).
+
+#: Definitions whose header is worth repeating when the cursor is deep inside them.
+SCOPES: dict[str, frozenset[str]] = {
+    "python": frozenset({"function_definition", "class_definition"}),
+    "javascript": frozenset({
+        "function_declaration", "generator_function_declaration", "function_expression", "arrow_function",
+        "method_definition", "class_declaration", "abstract_class_declaration", "interface_declaration",
+        "enum_declaration",
+    }),
+    "go": frozenset({"function_declaration", "method_declaration", "func_literal", "type_declaration"}),
+    "rust": frozenset({"function_item", "impl_item", "trait_item", "mod_item"}),
+    "java": frozenset({
+        "method_declaration", "constructor_declaration", "class_declaration", "interface_declaration",
+        "enum_declaration", "record_declaration",
+    }),
+    "c": frozenset({"function_definition", "struct_specifier", "class_specifier", "namespace_definition"}),
+}
+#: Node types whose brackets (or ``{``) make an empty line mid-expression, not a block.
+EXPRESSION_CONTAINERS: dict[str, frozenset[str]] = {
+    "python": frozenset({
+        "argument_list", "parameters", "parenthesized_expression", "list", "tuple", "dictionary", "set",
+        "subscript", "list_comprehension", "dictionary_comprehension", "generator_expression", "string",
+    }),
+    "javascript": frozenset({
+        "arguments", "formal_parameters", "parenthesized_expression", "array", "object", "object_pattern",
+        "array_pattern", "type_arguments", "type_parameters", "template_string", "string", "jsx_element",
+    }),
+    "go": frozenset({
+        "argument_list", "parameter_list", "parenthesized_expression", "literal_value", "composite_literal",
+        "type_arguments",
+    }),
+    "rust": frozenset({
+        "arguments", "parameters", "parenthesized_expression", "tuple_expression", "array_expression",
+        "field_initializer_list", "type_arguments", "type_parameters",
+    }),
+    "java": frozenset({
+        "argument_list", "formal_parameters", "parenthesized_expression", "array_initializer",
+        "type_arguments", "type_parameters",
+    }),
+    "c": frozenset({
+        "argument_list", "parameter_list", "parenthesized_expression", "initializer_list",
+        "field_initializer_list",
+    }),
+}
+#: Node types that hold statements: an empty line in one of them gets a block.
+BLOCK_CONTAINERS: dict[str, frozenset[str]] = {
+    "python": frozenset({
+        "module", "block", "function_definition", "class_definition", "if_statement", "for_statement",
+        "while_statement", "with_statement", "try_statement", "else_clause", "elif_clause", "except_clause",
+        "finally_clause", "case_clause",
+    }),
+    "javascript": frozenset({
+        "program", "module", "statement_block", "class_body", "interface_body", "enum_body", "switch_body",
+        "switch_case", "if_statement", "for_statement", "while_statement", "with_statement", "try_statement",
+        "else_clause", "finally_clause",
+    }),
+    "go": frozenset({"source_file", "block", "field_declaration_list", "expression_case", "if_statement", "for_statement"}),
+    "rust": frozenset({"source_file", "block", "declaration_list", "field_declaration_list", "match_block", "else_clause"}),
+    "java": frozenset({
+        "program", "block", "class_body", "interface_body", "enum_body", "constructor_body", "if_statement",
+        "for_statement", "while_statement", "try_statement", "finally_clause",
+    }),
+    "c": frozenset({
+        "translation_unit", "compound_statement", "declaration_list", "field_declaration_list",
+        "function_definition", "if_statement", "for_statement", "while_statement", "try_statement",
+        "else_clause",
+    }),
+}
+
+
+def every(table: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The union of a per-grammar node-type ``table`` over all grammars (for callers that do not
+    look at the language, e.g. ``syntax.SCOPE_TYPES``)."""
+    return frozenset().union(*table.values())
+
 
 def family(name: str) -> str:
     """The grammar whose node-type tables ``name`` uses (``typescript``/``tsx`` → ``javascript``,

@@ -1,6 +1,7 @@
 """Small syntax facts per language, and tree helpers shared by context building and post-processing.
 
-Node type names come from each official grammar's ``src/node-types.json``; one set covers every
+Node type names come from each official grammar's ``src/node-types.json``. The tables are kept
+per grammar in :mod:`lfcode.context.languages`; the sets here are their unions, which serve every
 supported grammar because the names do not clash in meaning.
 """
 
@@ -10,6 +11,8 @@ import re
 
 from tree_sitter import Node, Tree
 
+from lfcode.context.languages import IMPORTS, SCOPES, every
+
 #: Line-comment syntax per grammar name; languages not listed get no extra context.
 COMMENT_PREFIX: dict[str, str] = {
     "python": "#",
@@ -17,25 +20,12 @@ COMMENT_PREFIX: dict[str, str] = {
     "go": "//", "rust": "//", "java": "//", "c": "//", "cpp": "//",
 }
 
-#: Top-level nodes that bring names into a file.
-IMPORT_TYPES = frozenset({
-    "import_statement", "import_from_statement", "future_import_statement",  # python, js/ts
-    "import_declaration", "package_clause", "package_declaration",  # go, java
-    "use_declaration", "extern_crate_declaration",  # rust
-    "preproc_include", "using_declaration",  # c, c++
-})
+#: Top-level nodes that bring names into a file, in any grammar (``languages.IMPORTS``).
+IMPORT_TYPES = every(IMPORTS)
 
-#: Definitions whose header is worth repeating when the cursor is deep inside them.
-SCOPE_TYPES = frozenset({
-    "function_definition", "class_definition",  # python, c/c++
-    "function_declaration", "method_definition", "class_declaration", "function_expression",
-    "generator_function_declaration", "arrow_function", "interface_declaration",  # js/ts/java
-    "abstract_class_declaration", "method_declaration", "constructor_declaration",
-    "enum_declaration", "record_declaration",  # java
-    "function_item", "impl_item", "trait_item", "mod_item",  # rust
-    "struct_specifier", "class_specifier", "namespace_definition",  # c/c++
-    "func_literal", "type_declaration",  # go
-})
+#: Definitions whose header is worth repeating when the cursor is deep inside them, in any
+#: grammar (``languages.SCOPES``).
+SCOPE_TYPES = every(SCOPES)
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -1,5 +1,6 @@
 """Code actions (``textDocument/codeAction``) and what the Explain and Generate-tests commands
-share: the command argument (:class:`Target`), the symbol at a position (:func:`locate`) and the
+share: the command argument (:class:`Target`), the symbol at a position (:func:`locate`, which
+reuses the workspace's incremental tree of an open document instead of reparsing it) and the
 project root.
 
 Inside a function, method or class (:func:`lfcode.context.code_symbols.symbol_at`) the server
@@ -22,9 +23,11 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pydantic import BaseModel, Field, ValidationError
+from tree_sitter import Tree
 
 from lfcode.context.code_symbols import Symbol, symbol_at
 from lfcode.context.files import project_root
+from lfcode.context.languages import LanguageSpec, language_for
 from lfcode.errors import UserError
 from lfcode.lsp.convert import MAX_DOCUMENT_CHARS, offset_at
 from lfcode.lsp.state import LfcodeServer
@@ -89,7 +92,19 @@ def locate(ls: LfcodeServer, uri: str, position: types.Position) -> tuple[str, s
     before = text[: offset_at(doc, position)]
     line = before.count("\n")
     column = len(before) - (before.rfind("\n") + 1)
-    return doc.path, text, symbol_at(text, line, column, doc.path, doc.language_id or None)
+    tree = _stored_tree(ls, uri, text, language_for(doc.path, doc.language_id or None))
+    return doc.path, text, symbol_at(text, line, column, doc.path, doc.language_id or None, tree)
+
+
+def _stored_tree(ls: LfcodeServer, uri: str, text: str, spec: LanguageSpec | None) -> Tree | None:
+    """The workspace's incremental tree of ``uri`` when it is up to date with ``text`` and in
+    the grammar of ``spec``, else ``None`` (then the caller parses)."""
+    snap = ls.session.workspace.documents.get(uri)
+    if snap is None or snap.tree is None or snap.text != text:
+        return None
+    if spec is None or snap.spec is None or snap.spec.name != spec.name:
+        return None
+    return snap.tree.copy()  # a shallow copy: trees are not to be shared between threads
 
 
 def code_actions(ls: LfcodeServer, params: types.CodeActionParams) -> list[types.CodeAction]:

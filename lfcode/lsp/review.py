@@ -21,7 +21,7 @@ from lfcode.lsp.jobs import Job, guarded, require_backend
 from lfcode.lsp.state import LfcodeServer
 from lfcode.review import service
 from lfcode.review.findings import Finding
-from lfcode.review.model import ReviewOptions, ReviewResult
+from lfcode.review.result import ReviewOptions, ReviewResult
 
 REVIEW_COMMAND = "lfcode.review"
 #: A review of many hunks on a laptop can take minutes; past this it is stopped.

@@ -18,23 +18,20 @@ from __future__ import annotations
 import json
 import re
 import string
-import threading
 from collections.abc import Callable
 from pathlib import Path
-
-from pydantic import BaseModel, Field
 
 from lfcode import templates
 from lfcode.backends.base import Backend, GenerationRequest, count_tokens
 from lfcode.context.budget import first_within
 from lfcode.errors import CancelToken
-from lfcode.review.diff import DiffResult, DiffSpec, ReviewError, collect_diff, read_new_source
+from lfcode.review.analyzers.base import Analysis, DiffContext, Rule, run_analyzers
+from lfcode.review.diff import DiffResult, ReviewError, read_new_source
 from lfcode.review.findings import (
+    CATEGORIES,
     FINDINGS_SCHEMA,
-    Finding,
     clamp_to_hunk,
     drop_parroted,
-    merge_duplicates,
     parse_model_output,
 )
 from lfcode.review.hunks import Hunk, split_hunk
@@ -45,8 +42,10 @@ from lfcode.review.context import (
     language_for,
     parse_source,
 )
+from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
 
 __all__ = [
+    "ModelAnalyzer",
     "ProgressCallback",
     "ReviewError",
     "ReviewIncomplete",
@@ -58,9 +57,6 @@ __all__ = [
     "render_hunk",
     "review",
 ]
-
-#: ``callback(done, total)`` after each hunk (and once with ``done=0`` before the first).
-ProgressCallback = Callable[[int, int], None]
 
 _PLACEHOLDERS = {"path", "context", "hunk"}
 _MAX_LINE_CHARS = 400
@@ -82,39 +78,6 @@ def example_messages(template: string.Template) -> list[str]:
         except json.JSONDecodeError:
             continue
     return out
-
-
-class ReviewOptions(DiffSpec):
-    """What to review (the :class:`~lfcode.review.diff.DiffSpec` fields) and how.
-
-    ``max_tokens`` caps each answer, in model tokens; ``use_context`` turns the tree-sitter
-    context on; ``template`` is a prompt template file (default ``prompts/review.txt``);
-    ``clamp_distance`` is how many lines a finding may miss the changed lines by and still be
-    moved onto them.
-    """
-
-    max_tokens: int = Field(default=256, ge=16)
-    use_context: bool = True
-    template: str | None = None
-    clamp_distance: int = Field(default=3, ge=0)
-
-
-class ReviewResult(BaseModel):
-    """The outcome of :func:`review`.
-
-    ``findings`` are merged and sorted by path and line; ``notes`` are human-readable remarks
-    (skipped files, unreadable answers, cancellation); ``paths`` are the repo-relative files whose
-    hunks were reviewed (an editor clears diagnostics on them); ``root`` is the absolute working
-    tree; ``description`` says what was compared.
-    """
-
-    findings: list[Finding] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    files_reviewed: int = 0
-    hunks_reviewed: int = 0
-    paths: list[str] = Field(default_factory=list)
-    root: str = ""
-    description: str = ""
 
 
 def load_template(path: str | Path | None = None) -> string.Template:
@@ -223,7 +186,8 @@ def review(
     progress_callback: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> ReviewResult:
-    """Review the changes in the repository containing ``repo_path``.
+    """Review the changes in the repository containing ``repo_path`` with the model analyzer
+    alone (:func:`lfcode.review.service.review_changes` runs every registered analyzer).
 
     Args:
         repo_path: a directory inside the working tree; relative ``options.paths`` start here.
@@ -246,61 +210,98 @@ def review(
             review fails closed).
         lfcode.backends.base.BackendError: the model failed.
     """
-    options = options or ReviewOptions()
-    cancel = cancel or threading.Event()
-    template = load_template(options.template)
-    diff = collect_diff(repo_path, options)
-    notes = list(diff.notes)
-    budget = backend.capabilities.n_ctx - options.max_tokens - 8
-    if count_tokens(backend, template.substitute(path="", context="", hunk="")) >= budget:
-        raise ReviewError(f"the model's context ({backend.capabilities.n_ctx} tokens) is too small "
-                          f"for the review prompt and a {options.max_tokens}-token answer")
-    jobs = [(f.path, h) for f in diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
-    notes.extend(f"{f.path}: deleted file, not reviewed" for f in diff.files
-                 if f.status == "deleted" and not f.skipped)
-    sources = _SourceCache(diff, options.use_context)
-    result = ReviewResult(root=diff.root, description=diff.description)
-    found: list[Finding] = []
-    examples = example_messages(template)
-    dropped = parroted = readable = 0
-    if progress_callback:
-        progress_callback(0, len(jobs))
-    for done, (path, hunk) in enumerate(jobs, 1):
-        if cancel.is_set():
-            break
-        for piece, prompt in _plan(hunk, template, backend, budget, sources.context, notes):
-            answer = _ask(backend, prompt, options, cancel)
+    return run_analyzers(repo_path, options, backend, [MODEL], progress_callback, cancel)
+
+
+#: The SARIF rule text of each category the model reports: name, description, default level.
+_RULE_TEXT = {
+    "bug": ("Bug", "A change that makes the code behave incorrectly.", "error"),
+    "security": ("Security", "A change that introduces a vulnerability.", "error"),
+    "performance": ("Performance", "A change that makes the code needlessly slow or wasteful.",
+                    "warning"),
+    "style": ("Style", "A readability or convention problem in the change.", "note"),
+    "test": ("Test", "Missing, wrong or weakened tests for the change.", "warning"),
+}
+
+
+def _rule(category: str) -> Rule:
+    # A category without a rule text still gets a rule (no KeyError when one is added).
+    name, text, level = _RULE_TEXT.get(category, (category.capitalize(), f"Findings of the {category} category.", "warning"))
+    return Rule(category, name, text, level)
+
+
+class ModelAnalyzer:
+    """The model as a review analyzer (id ``model``; see the module docstring for what it does).
+
+    Stateless: one instance serves concurrent reviews.
+    """
+
+    id = "model"
+    name = "Model review"
+    description = "Asks the local model about each changed hunk, with its tree-sitter context."
+    rules: tuple[Rule, ...] = tuple(_rule(category) for category in CATEGORIES)
+
+    def check(self, options: ReviewOptions) -> None:
+        """Load the prompt template before git runs (raises :class:`ReviewError` when unusable)."""
+        load_template(options.template)
+
+    def analyze(self, context: DiffContext) -> Analysis:
+        """Ask the model about every hunk of ``context.diff`` (see :func:`review` for the errors)."""
+        options, backend, cancel = context.options, context.backend, context.cancel
+        progress_callback, diff = context.progress, context.diff
+        template = load_template(options.template)
+        notes: list[str] = []
+        budget = backend.capabilities.n_ctx - options.max_tokens - 8
+        if count_tokens(backend, template.substitute(path="", context="", hunk="")) >= budget:
+            raise ReviewError(f"the model's context ({backend.capabilities.n_ctx} tokens) is too small "
+                              f"for the review prompt and a {options.max_tokens}-token answer")
+        jobs = [(f.path, h) for f in diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
+        notes.extend(f"{f.path}: deleted file, not reviewed" for f in diff.files
+                     if f.status == "deleted" and not f.skipped)
+        sources = _SourceCache(diff, options.use_context)
+        result = Analysis()
+        examples = example_messages(template)
+        dropped = parroted = readable = 0
+        if progress_callback:
+            progress_callback(0, len(jobs))
+        for done, (path, hunk) in enumerate(jobs, 1):
             if cancel.is_set():
                 break
-            findings, problem = parse_model_output(answer, path)
-            if problem:
-                notes.append(f"{path}:{piece.new_start}: {problem}; no findings kept from it")
-            if findings or not problem:
-                readable += 1
-            findings, copies = drop_parroted(findings, examples)
-            parroted += copies
-            kept = clamp_to_hunk(findings, piece, options.clamp_distance)
-            dropped += len(findings) - len(kept)
-            found.extend(kept)
+            for piece, prompt in _plan(hunk, template, backend, budget, sources.context, notes):
+                answer = _ask(backend, prompt, options, cancel)
+                if cancel.is_set():
+                    break
+                findings, problem = parse_model_output(answer, path)
+                if problem:
+                    notes.append(f"{path}:{piece.new_start}: {problem}; no findings kept from it")
+                if findings or not problem:
+                    readable += 1
+                findings, copies = drop_parroted(findings, examples)
+                parroted += copies
+                kept = clamp_to_hunk(findings, piece, options.clamp_distance)
+                dropped += len(findings) - len(kept)
+                result.findings.extend(kept)
+            if cancel.is_set():
+                break
+            result.hunks_reviewed += 1
+            if path not in result.paths:
+                result.paths.append(path)
+            if progress_callback:
+                progress_callback(done, len(jobs))
         if cancel.is_set():
-            break
-        result.hunks_reviewed += 1
-        if path not in result.paths:
-            result.paths.append(path)
-        if progress_callback:
-            progress_callback(done, len(jobs))
-    if cancel.is_set():
-        notes.append(f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
-    elif jobs and not readable:
-        raise ReviewIncomplete(f"the model gave no readable answer for any of the {len(jobs)} hunk(s)")
-    if dropped:
-        notes.append(f"{dropped} finding(s) outside the changed lines were dropped")
-    if parroted:
-        notes.append(f"{parroted} finding(s) that only repeated the prompt's examples were dropped")
-    result.findings = merge_duplicates(found)
-    result.files_reviewed = len(result.paths)
-    result.notes = notes
-    return result
+            notes.append(f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
+        elif jobs and not readable:
+            raise ReviewIncomplete(f"the model gave no readable answer for any of the {len(jobs)} hunk(s)")
+        if dropped:
+            notes.append(f"{dropped} finding(s) outside the changed lines were dropped")
+        if parroted:
+            notes.append(f"{parroted} finding(s) that only repeated the prompt's examples were dropped")
+        result.notes = notes
+        return result
+
+
+#: The one model analyzer (registered as ``model`` in :mod:`lfcode.review.analyzers.registry`).
+MODEL = ModelAnalyzer()
 
 
 class _SourceCache:

@@ -1,7 +1,8 @@
 """SARIF 2.1.0 output for a review (OASIS Static Analysis Results Interchange Format v2.1.0).
 
 One ``run`` (§3.14) whose ``tool.driver`` (§3.18, §3.19) is ``lfcode`` with one reporting
-descriptor per finding category (``rules``, §3.19.23, §3.49; ids ``lfcode/bug`` ...). Each finding
+descriptor per finding category (``rules``, §3.19.23, §3.49; ids ``lfcode/bug`` ...), taken from
+the registered analyzers' :class:`~lfcode.review.analyzers.base.Rule` records. Each finding
 becomes a ``result`` (§3.27) with ``ruleId``/``ruleIndex``, ``level`` (§3.27.10: ``error``,
 ``warning``, ``note``), ``message.text`` (§3.11) and one ``physicalLocation`` (§3.29) whose
 ``artifactLocation.uri`` (§3.4) is the repo-relative path, percent-encoded, relative to the
@@ -16,22 +17,16 @@ import hashlib
 from pathlib import Path
 from urllib.parse import quote
 
-from lfcode.review.findings import CATEGORIES, Finding
-from lfcode.review.model import ReviewResult
+from lfcode.review.analyzers import registry
+from lfcode.review.analyzers.base import Rule
+from lfcode.review.findings import Finding
+from lfcode.review.result import ReviewResult
 
 __all__ = ["SARIF_SCHEMA", "SARIF_VERSION", "rule_id", "to_sarif"]
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-_RULES = {
-    "bug": ("Bug", "A change that makes the code behave incorrectly.", "error"),
-    "security": ("Security", "A change that introduces a vulnerability.", "error"),
-    "performance": ("Performance", "A change that makes the code needlessly slow or wasteful.",
-                    "warning"),
-    "style": ("Style", "A readability or convention problem in the change.", "note"),
-    "test": ("Test", "Missing, wrong or weakened tests for the change.", "warning"),
-}
 
 
 def rule_id(category: str) -> str:
@@ -39,33 +34,28 @@ def rule_id(category: str) -> str:
     return f"lfcode/{category}"
 
 
-def _rules() -> list[dict]:
-    rules = []
-    for category in CATEGORIES:
-        # A category without a rule text still gets a rule (no KeyError when one is added).
-        name, text, level = _RULES.get(category, (category.capitalize(), f"Findings of the {category} category.", "warning"))
-        rules.append({
-            "id": rule_id(category),
-            "name": name,
-            "shortDescription": {"text": text},
-            "defaultConfiguration": {"level": level},
-            "properties": {"tags": [category]},
-        })
-    return rules
+def _rules(rules: list[Rule]) -> list[dict]:
+    return [{
+        "id": rule_id(rule.category),
+        "name": rule.name,
+        "shortDescription": {"text": rule.description},
+        "defaultConfiguration": {"level": rule.level},
+        "properties": {"tags": [rule.category]},
+    } for rule in rules]
 
 
 def _uri(path: str) -> str:
     return quote(Path(path).as_posix().lstrip("/"), safe="/")
 
 
-def _result(finding: Finding) -> dict:
+def _result(finding: Finding, index: dict[str, int]) -> dict:
     text = finding.message
     if finding.suggestion:
         text += f"\nSuggestion: {finding.suggestion}"
     key = f"{finding.path}\0{finding.category}\0{' '.join(finding.message.lower().split())}"
     return {
         "ruleId": rule_id(finding.category),
-        "ruleIndex": CATEGORIES.index(finding.category),
+        "ruleIndex": index[finding.category],
         "level": _LEVEL[finding.severity],
         "message": {"text": text},
         "locations": [{
@@ -90,7 +80,9 @@ def to_sarif(result: ReviewResult, tool_version: str, *, information_uri: str | 
         A JSON-serialisable dict (``json.dumps`` it); valid against the SARIF 2.1.0 schema.
     """
     root = Path(result.root).as_posix() if result.root else ""
-    driver: dict = {"name": "lfcode", "version": tool_version, "rules": _rules()}
+    rules = registry.rules()
+    index = {rule.category: i for i, rule in enumerate(rules)}
+    driver: dict = {"name": "lfcode", "version": tool_version, "rules": _rules(rules)}
     if information_uri:
         driver["informationUri"] = information_uri
     run: dict = {
@@ -101,7 +93,7 @@ def to_sarif(result: ReviewResult, tool_version: str, *, information_uri: str | 
                 {"level": "note", "message": {"text": note}} for note in result.notes
             ],
         }],
-        "results": [_result(f) for f in result.findings],
+        "results": [_result(f, index) for f in result.findings],
         "columnKind": "unicodeCodePoints",
     }
     if root:

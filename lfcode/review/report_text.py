@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from lfcode.review.findings import severity_rank
-from lfcode.review.model import ProgressCallback, ReviewResult
+from lfcode.review.result import ProgressCallback, ReviewResult
 from lfcode.terminal import clean, json_safe
 
 __all__ = ["format_result", "is_tty", "progress", "render_json", "render_text"]

@@ -2,19 +2,23 @@
 
 The steps: find the repository (:func:`repository_root`), choose the diff and ask the model per
 hunk (:func:`review_changes`, blocking: git and the model), then report (:func:`report` for the
-CLI's text/JSON/SARIF, :func:`exit_code`; the LSP publishes diagnostics instead). Today the one
-analyzer is the model (:mod:`lfcode.review.model`).
+CLI's text/JSON/SARIF, :func:`exit_code`; the LSP publishes diagnostics instead).
+:func:`review_changes` runs the registered analyzers (:mod:`lfcode.review.analyzers.registry`);
+today the one analyzer is the model (:mod:`lfcode.review.model`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from lfcode.backends.base import Backend
 from lfcode.errors import CancelToken
 from lfcode.review import findings
+from lfcode.review.analyzers import registry
+from lfcode.review.analyzers.base import run_analyzers
 from lfcode.review.diff import open_repo
-from lfcode.review.model import ProgressCallback, ReviewOptions, ReviewResult, review
+from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
 from lfcode.review.report_text import format_result
 
 
@@ -33,15 +37,19 @@ def review_changes(
     backend: Backend,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    analyzers: Sequence[str] | None = None,
 ) -> ReviewResult:
-    """Review the changes ``options`` choose in the repository at ``root`` (blocking: git and
-    one model call per hunk piece; ``progress(done, total)`` counts hunks).
+    """Review the changes ``options`` choose in the repository at ``root`` with the analyzers
+    named by ``analyzers`` (ids in :data:`lfcode.review.analyzers.registry.ANALYZERS`; all when
+    ``None``). Blocking: git, and for the model one call per hunk piece;
+    ``progress(done, total)`` counts hunks.
 
     Raises:
-        lfcode.review.diff.ReviewError: not a repository, bad revision, unusable template, ...
+        lfcode.review.diff.ReviewError: not a repository, bad revision, unusable template,
+            unknown analyzer id, ...
         lfcode.review.model.ReviewIncomplete: no hunk got a readable answer (fail closed).
     """
-    return review(root, options, backend, progress, cancel)
+    return run_analyzers(root, options, backend, registry.select(analyzers), progress, cancel)
 
 
 def report(result: ReviewResult, fmt: str, *, color: bool = False, tool_version: str = "0") -> str:

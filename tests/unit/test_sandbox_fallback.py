@@ -102,6 +102,7 @@ async def test_the_generate_tests_action_offers_tests_marked_not_run(tmp_path: P
     from lsprotocol import types
     from pygls.workspace import Workspace
 
+    from lfcode.context.documents import DocumentStore
     from lfcode.lsp import testgen as actions
     from lfcode.settings import Settings
 
@@ -121,7 +122,8 @@ async def test_the_generate_tests_action_offers_tests_marked_not_run(tmp_path: P
 
     ls = SimpleNamespace(
         workspace=Workspace(tmp_path.as_uri()), project_root=tmp_path, settings=Settings(),
-        session=SimpleNamespace(backend=backend, run_blocking=run_blocking), client_capabilities=types.ClientCapabilities(),
+        session=SimpleNamespace(backend=backend, run_blocking=run_blocking, workspace=SimpleNamespace(documents=DocumentStore())),
+        client_capabilities=types.ClientCapabilities(),
         workspace_apply_edit_async=apply, window_show_message=shown.append, sandbox_warned=False,
     )
     answer = await actions.run_tests(ls, ({"uri": (tmp_path / "calc.py").as_uri(), "position": {"line": 6, "character": 4}},))

@@ -1,0 +1,54 @@
+"""What a review is asked to do and what it returns, shared by every analyzer.
+
+:class:`ReviewOptions` (which diff and how), :class:`ReviewResult` (findings, notes and what was
+covered) and :data:`ProgressCallback`. They live apart from :mod:`lfcode.review.model` so that the
+analyzer interface (:mod:`lfcode.review.analyzers.base`) and the reports can use them without
+importing the model analyzer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+
+from lfcode.review.diff import DiffSpec
+from lfcode.review.findings import Finding
+
+__all__ = ["ProgressCallback", "ReviewOptions", "ReviewResult"]
+
+#: ``callback(done, total)`` after each hunk (and once with ``done=0`` before the first).
+ProgressCallback = Callable[[int, int], None]
+
+
+class ReviewOptions(DiffSpec):
+    """What to review (the :class:`~lfcode.review.diff.DiffSpec` fields) and how.
+
+    ``max_tokens`` caps each answer, in model tokens; ``use_context`` turns the tree-sitter
+    context on; ``template`` is a prompt template file (default ``prompts/review.txt``);
+    ``clamp_distance`` is how many lines a finding may miss the changed lines by and still be
+    moved onto them.
+    """
+
+    max_tokens: int = Field(default=256, ge=16)
+    use_context: bool = True
+    template: str | None = None
+    clamp_distance: int = Field(default=3, ge=0)
+
+
+class ReviewResult(BaseModel):
+    """The outcome of a review (:func:`lfcode.review.service.review_changes`).
+
+    ``findings`` are merged and sorted by path and line; ``notes`` are human-readable remarks
+    (skipped files, unreadable answers, cancellation); ``paths`` are the repo-relative files whose
+    hunks were reviewed (an editor clears diagnostics on them); ``root`` is the absolute working
+    tree; ``description`` says what was compared.
+    """
+
+    findings: list[Finding] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    files_reviewed: int = 0
+    hunks_reviewed: int = 0
+    paths: list[str] = Field(default_factory=list)
+    root: str = ""
+    description: str = ""
