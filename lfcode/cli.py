@@ -6,7 +6,6 @@ input error (with a message on stderr).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import sys
@@ -15,21 +14,11 @@ from pathlib import Path
 import click
 
 from lfcode import __version__
+from lfcode.context.documents import MAX_PARSE_CHARS
 from lfcode.context.files import project_root
 from lfcode.errors import BackendError, LfcodeError
 from lfcode.terminal import clean
 
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and any 127.0.0.0/8 or ::1 address."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -71,6 +60,8 @@ def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
     if tcp and stdio:
         fail("--stdio and --tcp exclude each other")
     _setup_logging(os.environ.get("LFCODE_LOG_LEVEL", "info"))
+    from lfcode.backends.openai_http import is_loopback
+
     if tcp and not is_loopback(host):
         fail(f"--host {host} is not a loopback address; lfcode serves only this machine")
     server = create_server()
@@ -117,8 +108,9 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     click.echo(clean("\n\n".join(result.items), newlines=True))
 
 
-#: Largest file the CLI reads, bytes (the server's cap on documents is the same).
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
+#: Largest file the CLI reads, bytes: the server's cap on parsed documents (counted there in
+#: characters, so a file under this many bytes is under it too).
+MAX_SOURCE_BYTES = MAX_PARSE_CHARS
 
 
 def read_source(file: Path) -> str:

@@ -46,6 +46,29 @@ def read_record(script: Path) -> list[dict]:
     return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
 
 
+#: Python code that logs to ``{log}`` and refuses every Internet socket, connect and name lookup
+#: (a PEP 578 audit hook). It raises before a socket exists, so nothing leaves the machine even
+#: when lfcode is wrong; AF_UNIX stays allowed (asyncio's own wake-up pair uses it).
+GUARD = """
+import socket, sys
+LOG = {log!r}
+def guard(event, args):
+    inet = event == "socket.__new__" and len(args) > 1 and args[1] in (socket.AF_INET, socket.AF_INET6)
+    if inet or event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"):
+        if event == "socket.connect" and isinstance(args[1], (str, bytes)):
+            return  # an AF_UNIX path
+        with open(LOG, "a") as f:
+            f.write(event + " " + repr(args[1:3]) + "\\n")
+        raise PermissionError("network access is blocked in this test: " + event)
+sys.addaudithook(guard)
+"""
+
+
+def guarded_command(log: Path, code: str) -> list[str]:
+    """``python -c`` running ``code`` under :data:`GUARD`, attempts logged to ``log``."""
+    return [sys.executable, "-c", GUARD.format(log=str(log)) + code]
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache folder shared by the tests that use the embedded model (assembled once)."""

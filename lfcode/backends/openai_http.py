@@ -23,15 +23,19 @@ from lfcode.errors import CancelToken
 CHARS_PER_TOKEN = 4
 
 
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost`` or a loopback address."""
-    host = (urlparse(url).hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain"):
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and any 127.0.0.0/8 or ::1 address (``[::1]`` brackets allowed)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost`` or a loopback address."""
+    return is_loopback(urlparse(url).hostname or "")
 
 
 class OpenAIBackend:

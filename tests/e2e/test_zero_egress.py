@@ -13,27 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STDLIB_TEXTWRAP
+from tests.conftest import STDLIB_TEXTWRAP, guarded_command
 from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document, server_env
 from tests.e2e.test_inline_completion import BLANK_LINE_IN_DEDENT
 
-GUARD = """
-import socket, sys
-LOG = {log!r}
-def guard(event, args):
-    inet = event == "socket.__new__" and len(args) > 1 and args[1] in (socket.AF_INET, socket.AF_INET6)
-    if inet or event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"):
-        if event == "socket.connect" and isinstance(args[1], (str, bytes)):
-            return  # an AF_UNIX path
-        with open(LOG, "a") as f:
-            f.write(event + " " + repr(args[1:3]) + "\\n")
-        raise PermissionError("network access is blocked in this test: " + event)
-sys.addaudithook(guard)
-"""
-
-
-def guarded_command(log: Path, code: str) -> list[str]:
-    return [sys.executable, "-c", GUARD.format(log=str(log)) + code]
 
 
 def test_the_guard_really_blocks_sockets(tmp_path: Path) -> None:

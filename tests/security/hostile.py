@@ -17,24 +17,11 @@ from pathlib import Path
 
 import git
 
+from tests.conftest import GUARD
+
 BASHRC = "# the user's own shell start-up file\nexport PS1='$ '\n"
 SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- lfcode-canary-7f3a -----END OPENSSH PRIVATE KEY-----\n"
 
-#: Logs and refuses every Internet socket, connect and name lookup (PEP 578 audit hook). It
-#: raises before a socket exists, so nothing ever leaves the machine, even when lfcode is wrong.
-GUARD = """
-import socket, sys
-LOG = {log!r}
-def guard(event, args):
-    inet = event == "socket.__new__" and len(args) > 1 and args[1] in (socket.AF_INET, socket.AF_INET6)
-    if inet or event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname"):
-        if event == "socket.connect" and isinstance(args[1], (str, bytes)):
-            return  # an AF_UNIX path (asyncio's own wake-up pair)
-        with open(LOG, "a") as f:
-            f.write(event + " " + repr(args[1:3]) + "\\n")
-        raise PermissionError("network access is blocked in this test: " + event)
-sys.addaudithook(guard)
-"""
 
 
 @dataclass

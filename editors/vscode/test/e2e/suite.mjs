@@ -237,61 +237,55 @@ class Session {
 
   // -- editor helpers ------------------------------------------------------------------------
 
-  async palette(command) {
-    // F1 pressed while the workbench is still busy (an extension host starting, a restart after
-    // trusting the folder) is sometimes lost: open the palette again, up to three times, before
-    // failing. A command that never appears still fails.
-    const page = this.page;
+  /**
+   * Run `step` (F1 and what follows) up to three times: F1 pressed while the workbench is still
+   * busy (an extension host starting, a restart after trusting the folder) is sometimes lost.
+   * A step that never succeeds still fails, with its last error.
+   */
+  async retryF1(label, step) {
     let lastError;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await page.keyboard.press("Escape");
-        await page.keyboard.press("F1");
-        const input = page.locator(".quick-input-widget input");
-        await input.waitFor({ state: "visible", timeout: 10000 });
-        await input.fill(`>${command}`);
-        const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: command }).first();
-        await row.waitFor({ state: "visible", timeout: 10000 });
-        await waitFor(`"${command}" to be the first palette entry`, async () =>
-          norm(await page.locator(".quick-input-widget .monaco-list-row.focused").first().textContent()).includes(command),
-          10000,
-        );
-        await page.keyboard.press("Enter");
+        await this.page.keyboard.press("Escape");
+        await this.page.keyboard.press("F1");
+        await step();
         return;
       } catch (error) {
         lastError = error;
-        console.log(`     palette "${command}": attempt ${attempt} failed (${String(error.message).split("\n")[0]})`);
+        console.log(`     ${label}: attempt ${attempt} failed (${String(error.message).split("\n")[0]})`);
       }
     }
     throw lastError;
   }
 
-  async openFile(name) {
-    // Quick open, retried like palette(): a lost F1 must not fail the run.
+  async palette(command) {
     const page = this.page;
-    let lastError;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        await page.keyboard.press("Escape");
-        await page.keyboard.press("F1");
-        const input = page.locator(".quick-input-widget input");
-        await input.waitFor({ state: "visible", timeout: 10000 });
-        await input.fill(name);
-        await waitFor(`${name} in quick open`, async () =>
-          norm(await page.locator(".quick-input-widget .monaco-list-row.focused").first().textContent()).includes(name),
-          15000,
-        );
-        await page.keyboard.press("Enter");
-        lastError = undefined;
-        break;
-      } catch (error) {
-        lastError = error;
-        console.log(`     quick open "${name}": attempt ${attempt} failed (${String(error.message).split("\n")[0]})`);
-      }
-    }
-    if (lastError) {
-      throw lastError;
-    }
+    await this.retryF1(`palette "${command}"`, async () => {
+      const input = page.locator(".quick-input-widget input");
+      await input.waitFor({ state: "visible", timeout: 10000 });
+      await input.fill(`>${command}`);
+      const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: command }).first();
+      await row.waitFor({ state: "visible", timeout: 10000 });
+      await waitFor(`"${command}" to be the first palette entry`, async () =>
+        norm(await page.locator(".quick-input-widget .monaco-list-row.focused").first().textContent()).includes(command),
+        10000,
+      );
+      await page.keyboard.press("Enter");
+    });
+  }
+
+  async openFile(name) {
+    const page = this.page;
+    await this.retryF1(`quick open "${name}"`, async () => {
+      const input = page.locator(".quick-input-widget input");
+      await input.waitFor({ state: "visible", timeout: 10000 });
+      await input.fill(name);
+      await waitFor(`${name} in quick open`, async () =>
+        norm(await page.locator(".quick-input-widget .monaco-list-row.focused").first().textContent()).includes(name),
+        15000,
+      );
+      await page.keyboard.press("Enter");
+    });
     await page.locator(`.tab.active`, { hasText: name }).waitFor({ timeout: 15000 });
     await page.locator(".monaco-editor .view-lines").first().waitFor({ timeout: 15000 });
   }
