@@ -33,7 +33,7 @@ from pathlib import Path
 
 from lfcode.backends import BackendError, make_backend
 from lfcode.testgen.frameworks import detect_framework
-from lfcode.context.code_symbols import find_symbol
+from lfcode.context.symbols import find_symbol
 from lfcode.testgen.generate import TestgenError, TestPlan, generate_tests
 from lfcode.testgen.verify import GUARD, VerifyError, verify_generated
 from lfcode.settings import Settings

@@ -201,7 +201,7 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
     """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them."""
     import threading
 
-    from lfcode.context.code_symbols import find_symbol
+    from lfcode.context.symbols import find_symbol
     from lfcode.testgen import service
     from lfcode.testgen.generate import write_tests
 

@@ -18,8 +18,7 @@ from lfcode.completion.postprocess import SyntaxDocument, postprocess
 from lfcode.completion.prompt import build_prompt
 from lfcode.completion.stopping import CompletionShape, indent_of, shape_at
 from lfcode.context.builder import ContextSources
-from lfcode.context.languages import language_for
-from lfcode.context.syntax import COMMENT_PREFIX
+from lfcode.context.languages import comment_prefix, language_for
 from lfcode.errors import CancelToken
 from lfcode.settings import Settings
 
@@ -184,7 +183,7 @@ def complete(
     stops = list(prompt.stop) + shape.stop_strings()
     result = CompletionResult(shape=shape, prompt_tokens=prompt.tokens)
     names = NameContext(prefix, suffix, language)
-    comment = COMMENT_PREFIX.get(language or "")
+    comment = comment_prefix(language)
     at_line_start = not prefix.rsplit("\n", 1)[-1].strip()
     scored: list[tuple[int, str]] = []
     wanted = max(1, options.n)

@@ -29,7 +29,8 @@ from tree_sitter import Parser, Point, Tree
 from lfcode.completion.brackets import OPENERS, balance, close_all, open_brackets, suffix_closers
 from lfcode.completion.stopping import CompletionShape, indent_of, trim_completion
 from lfcode.context.languages import LanguageSpec
-from lfcode.context.syntax import COMMENT_PREFIX, enclosing_scopes, error_nodes
+from lfcode.context.symbols import enclosing_scopes
+from lfcode.context.syntax import error_nodes
 
 #: Re-indenting tries at most this many indentations; cutting back at most this many lines.
 MAX_CUTS = 8
@@ -61,7 +62,7 @@ class SyntaxDocument:
 
     @property
     def comment(self) -> str | None:
-        return COMMENT_PREFIX.get(self.spec.name) if self.spec else None
+        return self.spec.profile.comment if self.spec else None
 
     @property
     def source(self) -> bytes:

@@ -16,19 +16,18 @@ from dataclasses import dataclass
 
 from tree_sitter import Tree
 
-from lfcode.context import languages
-from lfcode.context.languages import every
+from lfcode.context.languages import union
 
 #: Lines allowed for a block suggestion on an empty line.
 BLOCK_MAX_LINES = 8
 #: Token caps: a single line rarely needs more than this.
 LINE_MAX_TOKENS = 64
 #: Node types whose ``{`` (or brackets) make an empty line mid-expression, not a block, in any
-#: grammar (the union of ``languages.EXPRESSION_CONTAINERS``).
-EXPRESSION_CONTAINERS = every(languages.EXPRESSION_CONTAINERS)
+#: grammar (the union of the language profiles' ``expression_containers``).
+EXPRESSION_CONTAINERS = union("expression_containers")
 #: Node types that hold statements, in any grammar: an empty line in one of them gets a block
-#: (the union of ``languages.BLOCK_CONTAINERS``).
-BLOCK_CONTAINERS = every(languages.BLOCK_CONTAINERS)
+#: (the union of the language profiles' ``block_containers``).
+BLOCK_CONTAINERS = union("block_containers")
 
 
 def indent_of(line: str) -> int:

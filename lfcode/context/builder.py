@@ -29,8 +29,11 @@ from tree_sitter import Tree
 
 from lfcode.context.budget import LineCounter, count_lines
 from lfcode.context.ring import RingBuffer, chunk_similarity
-from lfcode.context.symbols import Definition, SymbolIndex
-from lfcode.context.syntax import COMMENT_PREFIX, enclosing_scopes, header_of, identifiers, import_nodes
+from lfcode.context.index import SymbolIndex
+from lfcode.context.languages import comment_prefix
+from lfcode.context.symbols import Symbol, enclosing_scopes, import_nodes
+from lfcode.context.symbols import header as header_of
+from lfcode.context.syntax import identifiers
 
 #: Context parts that can be switched on or off (benchmarks measure each one).
 PARTS = ("header", "symbols", "ring", "imports", "scopes")
@@ -107,13 +110,13 @@ def display_path(path: str, root: Path | None) -> str:
     return PurePath(path).name
 
 
-def _render_definitions(comment: str, defs: list[Definition], root: Path | None) -> str:
+def _render_definitions(comment: str, defs: list[Symbol], root: Path | None) -> str:
     out, last_path = [], None
     for d in defs:
         if d.path != last_path:
             out.append(comment_block(comment, f"{display_path(d.path, root)}:"))
             last_path = d.path
-        out.append(comment_block(comment, d.signature + ("\n" + d.doc if d.doc else "")))
+        out.append(comment_block(comment, d.header + ("\n" + d.docstring if d.docstring else "")))
     return "".join(out)
 
 
@@ -127,15 +130,15 @@ def _symbols(
         return ""
     grid = cursor_line // GRID_LINES * GRID_LINES
     near = "\n".join(recent[max(0, grid - NEAR_LINES - recent_start) : max(0, grid - recent_start)])
-    chosen: list[Definition] = []
+    chosen: list[Symbol] = []
     for d in sources.index.lookup(identifiers(near)):
-        if d.path == path and window_start <= d.line <= cursor_line:
+        if d.path == path and window_start <= d.start_line <= cursor_line:
             continue  # the window shows it
         if d not in chosen:
             chosen.append(d)
         if len(chosen) >= MAX_SYMBOLS:
             break
-    chosen.sort(key=lambda d: (d.path, d.line))
+    chosen.sort(key=lambda d: (d.path, d.start_line))
     while chosen:
         text = _render_definitions(comment, chosen, sources.root)
         if sources.count(tokenize, text) <= budget:
@@ -188,7 +191,7 @@ def build_context(
     sources = sources or ContextSources()
     parts = sources.parts
     prefix, suffix = text[:offset], text[offset:]
-    comment = COMMENT_PREFIX.get(language or "")
+    comment = comment_prefix(language)
     header = ""
     if comment and "header" in parts and path:
         header = comment_block(comment, f"{display_path(path, sources.root)} ({language})")
@@ -214,7 +217,7 @@ def build_context(
             found = "".join((node.text or b"").decode("utf-8", "replace") + "\n" for node in import_nodes(tree, cut))
             imports = head(found, int(budget * SHARES["imports"]))
         if "scopes" in parts:
-            headers = [header_of(n, source) + "\n" for n in enclosing_scopes(tree, len(source), source) if n.start_byte < cut]
+            headers = [header_of(n, source, brace=True) + "\n" for n in enclosing_scopes(tree, len(source), source) if n.start_byte < cut]
             scopes = "".join(headers)
             while headers and sources.count(tokenize, scopes) > int(budget * SHARES["scopes"]):
                 headers.pop(0)

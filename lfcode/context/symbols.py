@@ -1,59 +1,91 @@
-"""Definitions (signature + docstring) found with each grammar's ``queries/tags.scm``.
+"""The one symbol model: functions, methods and classes found with tree-sitter, in every grammar.
 
-As aider's repo map does (``aider/repomap.py``), definitions are the ``@definition.*`` captures
-with their ``@name``; files are indexed in a background thread and cached by modification time,
-so the keystroke path only does dictionary look-ups. Open documents are indexed from their
-current snapshot (debounced), and override the file on disk.
+A :class:`Symbol` is made one way (:func:`make_symbol`) whether it comes from a position in an
+open document (:func:`symbol_at`, for code actions), from a file's list (:func:`list_symbols`,
+:func:`find_symbol`, for test generation), or from each grammar's ``queries/tags.scm``
+(:func:`lfcode.context.tags.extract`, for the workspace index in :mod:`lfcode.context.index`). Its
+:attr:`Symbol.header` is the definition's text up to its body (:func:`header`, the one signature
+extractor) and its :attr:`Symbol.signature` that header on one line. The node-type tables come
+from the language profiles (:mod:`lfcode.context.languages`).
 
-A definition's *signature* is its text from the start of its line up to its body (a function's
-parameters and return type, a class's bases), at most :data:`SIGNATURE_CHARS` characters; its
-*doc* is the first lines of a Python docstring or of the comments the tags query captures as
-``@doc`` just above it.
+Lines are 0-based and columns count Unicode code points (the LSP layer converts UTF-16).
+Nothing here raises for odd input: unknown languages and positions outside any definition give
+``None`` or empty lists.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import queue
-import threading
-import time
-from collections.abc import Iterable
+import ast
+import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tree_sitter import Node, QueryCursor, Tree
+from tree_sitter import Node, Point, Tree
 
-from lfcode.context.documents import Snapshot
-from lfcode.context.files import files_with_suffix
-from lfcode.context.languages import EXTENSIONS, LanguageSpec, language_for
+from lfcode.context.languages import LanguageSpec, language_for, union
 
-log = logging.getLogger(__name__)
-
-SIGNATURE_CHARS = 200
+#: Longest header the index keeps as it is, characters; a longer one keeps its first line.
+HEADER_CHARS = 200
+#: Longest one-line signature, characters.
+SIGNATURE_CHARS = 300
+#: Docstring lines the index keeps per definition.
 DOC_LINES = 3
-#: Workspace files indexed at most, and the largest file indexed (bytes).
-MAX_FILES = 5000
-MAX_FILE_BYTES = 512 * 1024
-#: Wait after the last change of an open document before re-indexing it, seconds.
-DOCUMENT_DEBOUNCE_S = 0.5
+
+_COMMENTS = frozenset({"comment", "line_comment", "block_comment"})
+_NAME_DECLARATORS = frozenset({"identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name"})
+_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression"})
+#: Definitions whose header completion repeats, and import-like nodes, in any grammar.
+SCOPE_TYPES = union("scopes")
+IMPORT_TYPES = union("imports")
 
 
 @dataclass(frozen=True)
-class Definition:
-    """``name`` defined in ``path`` at 0-based ``line``: ``kind`` (``function``, ``class``, ...),
-    its ``signature`` and ``doc`` (may be empty)."""
+class Symbol:
+    """A function, method, class (or other ``tags.scm`` definition) in a source file.
+
+    ``kind`` is ``function``, ``method``, ``class``, ``module`` (a whole file) or another
+    ``@definition.*`` kind of the tags query (``interface``, ``constant``, ...); ``qualname``
+    joins the enclosing classes with dots (``TextWrapper.wrap``); ``path`` is the file (``""``
+    when unknown); ``start_line``/``end_line`` are 0-based and inclusive (covering decorators);
+    ``header`` is the text from the definition's line start to its body, as written (see
+    :func:`header`); ``docstring`` is the cleaned Python docstring or leading doc comment
+    (``""`` when there is none); ``source`` is the whole definition's text (left empty by the
+    workspace index, which keeps at most :data:`DOC_LINES` docstring lines).
+    """
 
     name: str
+    qualname: str
     kind: str
+    language: str
     path: str
-    line: int
-    signature: str
-    doc: str = ""
+    start_line: int
+    end_line: int
+    header: str
+    docstring: str = ""
+    source: str = ""
+    container: str | None = None
+
+    @property
+    def signature(self) -> str:
+        """The header on one line without the body's opener (``def wrap(self, text)``), at most
+        :data:`SIGNATURE_CHARS` characters."""
+        return one_line(self.header).rstrip(" {:;")[:SIGNATURE_CHARS]
 
 
-def _line_start(source: bytes, byte: int) -> int:
+def one_line(text: str) -> str:
+    """``text`` with every run of white space made one space."""
+    return " ".join(text.split())
+
+
+def line_start(source: bytes, byte: int) -> int:
+    """Byte offset of the start of the line holding ``byte``."""
     return source.rfind(b"\n", 0, byte) + 1
+
+
+def text_of(node: Node | None) -> str:
+    """A node's text (``""`` for ``None``), UTF-8 decoded with replacement."""
+    return node.text.decode("utf-8", errors="replace") if node is not None and node.text is not None else ""
 
 
 def _body(node: Node) -> Node | None:
@@ -63,246 +95,267 @@ def _body(node: Node) -> Node | None:
     return body
 
 
-def _python_doc(body: Node | None) -> str:
-    if body is None or body.named_child_count == 0:
+def _head(node: Node) -> Node:
+    """Where a definition's header starts: a function value's declaration (``const f = () =>``)."""
+    if node.type in _FUNCTION_VALUES and node.parent is not None and node.parent.type == "variable_declarator":
+        return node.parent.parent or node.parent
+    return node
+
+
+def header(node: Node, source: bytes, *, brace: bool = False) -> str:
+    """A definition's header: its text up to its body, as written, e.g. ``"    def area(self) ->
+    float:"`` or ``"impl Shape for Circle"`` (with ``brace``, ``"impl Shape for Circle {"``).
+
+    It starts at the line's start when only white space precedes the definition there (so the
+    indentation is kept), else at the definition; without a body it is the definition's first
+    line. ``source`` is the bytes the tree was parsed from. The one signature extractor: the
+    index, code actions, completion's scope headers and review all use it.
+    """
+    head = _head(node)
+    start = line_start(source, head.start_byte)
+    if source[start : head.start_byte].strip():
+        start = head.start_byte
+    body = _body(node)
+    if body is None or body.start_byte <= start:
+        end = source.find(b"\n", head.start_byte)
+        end = head.end_byte if end < 0 else min(end, head.end_byte)
+    else:
+        end = body.start_byte + (1 if brace and source[body.start_byte : body.start_byte + 1] == b"{" else 0)
+    text = source[start:end].decode("utf-8", "replace").rstrip()
+    return ("type " + text.lstrip()) if node.type == "type_spec" else text
+
+
+def _docstring(node: Node, spec: LanguageSpec) -> str:
+    """The cleaned Python docstring, or the doc comments right above the definition."""
+    if spec.name == "python":
+        body = node.child_by_field_name("body")
+        first = body.named_children[0] if body is not None and body.named_children else None
+        if first is not None and first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
+            raw = text_of(first.named_children[0])
+            try:
+                return inspect.cleandoc(str(ast.literal_eval(raw)))
+            except (ValueError, SyntaxError):
+                return raw.strip("\"' \n")
         return ""
-    first = body.named_children[0]
-    if first.type == "expression_statement" and first.named_child_count and first.named_children[0].type == "string":
-        return (first.text or b"").decode("utf-8", "replace")
-    return ""
+    comments: list[str] = []
+    current = _outer(node)
+    row, sibling = current.start_point.row, current.prev_named_sibling
+    while sibling is not None and sibling.type in _COMMENTS and sibling.end_point.row >= row - 1:
+        comments.insert(0, text_of(sibling))
+        row, sibling = sibling.start_point.row, sibling.prev_named_sibling
+    lines = [line for comment in comments for line in comment.splitlines()]
+    cleaned = [re.sub(r"^\s*(/\*\*?|\*(?!/)|///?|//!)\s?", "", re.sub(r"\s*\*/\s*$", "", line)).rstrip() for line in lines]
+    return "\n".join(line for line in cleaned if line.strip()).strip()
 
 
-def _clip_lines(text: str, lines: int) -> str:
-    kept = [ln.rstrip() for ln in text.strip().splitlines()[:lines]]
-    return "\n".join(kept)
+def _is_function(node: Node, spec: LanguageSpec) -> bool:
+    if node.type not in spec.profile.functions:
+        return False
+    if node.type in _FUNCTION_VALUES:
+        return node.parent is not None and node.parent.type == "variable_declarator"
+    return True
 
 
-def extract_definitions(spec: LanguageSpec, tree: Tree, source: bytes, path: str) -> list[Definition]:
-    """Every ``@definition.*`` of ``tree`` (parsed from ``source``) with its signature and doc."""
-    if spec.tags is None:
+def _is_class(node: Node, spec: LanguageSpec) -> bool:
+    if node.type not in spec.profile.classes:
+        return False
+    if node.type == "struct_specifier":
+        return node.child_by_field_name("body") is not None
+    if node.type == "type_spec":
+        kind = node.child_by_field_name("type")
+        return kind is not None and kind.type in ("struct_type", "interface_type")
+    return node.type != "class" or node.child_by_field_name("name") is not None
+
+
+def is_definition(node: Node, spec: LanguageSpec) -> bool:
+    """Whether ``node`` defines a function, method or class in ``spec``'s grammar."""
+    return _is_function(node, spec) or _is_class(node, spec)
+
+
+def name_of(node: Node) -> str:
+    """The name a definition node declares (``""`` when it has none)."""
+    if node.type in _FUNCTION_VALUES and node.parent is not None:
+        return text_of(node.parent.child_by_field_name("name"))
+    if node.type == "impl_item":
+        return text_of(node.child_by_field_name("type"))
+    named = node.child_by_field_name("name")
+    if named is not None:
+        return text_of(named)
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type not in _NAME_DECLARATORS:
+        declarator = declarator.child_by_field_name("declarator")
+    return text_of(declarator)
+
+
+def _outer(node: Node) -> Node:
+    """The node whose text is the whole definition (decorators, ``export``, ``const x =``)."""
+    node = _head(node)
+    parent = node.parent
+    while parent is not None and parent.type in ("decorated_definition", "export_statement"):
+        node, parent = parent, parent.parent
+    return node
+
+
+def make_symbol(
+    node: Node, spec: LanguageSpec, source: bytes, path: str = "", *, name: str | None = None,
+    kind: str | None = None, full: bool = True,
+) -> Symbol:
+    """The :class:`Symbol` for definition ``node`` of a tree parsed from ``source``.
+
+    ``name``/``kind`` override what the node-type tables say (the tags query's ``@name`` and
+    ``@definition.*``); ``full`` False leaves ``source`` empty and keeps :data:`DOC_LINES` lines of
+    the docstring and a header of at most :data:`HEADER_CHARS` characters (the workspace index).
+    """
+    name = name if name is not None else name_of(node)
+    containers = []
+    parent = node.parent
+    while parent is not None:
+        if _is_class(parent, spec):
+            containers.insert(0, name_of(parent))
+        parent = parent.parent
+    if "::" in name:
+        *scope, name = name.split("::")
+        containers.extend(scope)
+    if _is_class(node, spec):
+        kind = "class"
+    elif _is_function(node, spec):
+        kind = "method" if containers or node.type in ("method_declaration", "method_definition") else "function"
+    outer = _outer(node)
+    head, doc = header(node, source), _docstring(node, spec)
+    if not full:
+        if len(head) > HEADER_CHARS:
+            head = head.split("\n", 1)[0][:HEADER_CHARS]
+        doc = "\n".join(doc.splitlines()[:DOC_LINES])
+    return Symbol(
+        name=name, qualname=".".join([*containers, name]), kind=kind or "definition", language=spec.name, path=path,
+        start_line=outer.start_point.row, end_line=outer.end_point.row, header=head, docstring=doc,
+        source=text_of(outer) if full else "", container=containers[-1] if containers else None,
+    )
+
+
+def _parse(text: str, path: str | None, language_id: str | None, tree: Tree | None = None) -> tuple[LanguageSpec, Node, bytes] | None:
+    spec = language_for(path, language_id)
+    if spec is None:
+        return None
+    data = text.encode("utf-8", errors="replace")
+    return spec, (tree or spec.parser().parse(data)).root_node, data
+
+
+def symbol_at(
+    text: str, line: int, column: int, path: str | None = None, language_id: str | None = None, tree: Tree | None = None,
+) -> Symbol | None:
+    """The innermost function, method or class containing ``(line, column)``, or ``None``.
+
+    ``line`` is 0-based, ``column`` counts code points; positions past the end are clamped.
+    ``tree``, when given, is a tree of exactly ``text`` (UTF-8) in the grammar
+    :func:`~lfcode.context.languages.language_for` picks for ``path``/``language_id`` (e.g. the
+    :class:`~lfcode.context.documents.DocumentStore`'s incremental tree); it is used instead of
+    parsing ``text`` again.
+    """
+    parsed = _parse(text, path, language_id, tree)
+    if parsed is None:
+        return None
+    spec, root, data = parsed
+    lines = text.split("\n")
+    line = max(0, min(line, len(lines) - 1))
+    point = Point(line, len(lines[line][: max(0, column)].encode("utf-8", errors="replace")))
+    node: Node | None = root.named_descendant_for_point_range(point, point)
+    while node is not None:
+        if node.type == "decorated_definition":
+            node = node.child_by_field_name("definition")
+        if node is not None and is_definition(node, spec):
+            return make_symbol(node, spec, data, path or "")
+        node = node.parent if node is not None else None
+    return None
+
+
+def module_symbol(text: str, path: str) -> Symbol:
+    """The whole file as a symbol of kind ``module`` (for explaining a file without a line)."""
+    spec = language_for(path)
+    stem = Path(path).stem
+    docstring = ""
+    if spec is not None and spec.name == "python":
+        try:
+            docstring = (ast.get_docstring(ast.parse(text)) or "").strip()
+        except (SyntaxError, ValueError):
+            docstring = ""
+    last = max(0, text.count("\n") - (1 if text.endswith("\n") else 0))
+    return Symbol(
+        name=stem, qualname=stem, kind="module", language=spec.name if spec else "text", path=path, start_line=0,
+        end_line=last, header=f"module {stem}", docstring=docstring, source=text,
+    )
+
+
+def list_symbols(text: str, path: str | None = None, language_id: str | None = None) -> list[Symbol]:
+    """Every function, method and class of a file, in source order."""
+    parsed = _parse(text, path, language_id)
+    if parsed is None:
         return []
-    found: list[Definition] = []
-    for _pattern, captures in QueryCursor(spec.tags).matches(tree.root_node):
-        kinds = [k for k in captures if k.startswith("definition.")]
-        names = captures.get("name")
-        if not kinds or not names:
-            continue
-        node = captures[kinds[0]][0]
-        name = (names[0].text or b"").decode("utf-8", "replace")
-        body = _body(node)
-        start = _line_start(source, node.start_byte)
-        end = body.start_byte if body is not None and body.start_byte > start else node.end_byte
-        signature = source[start:end].decode("utf-8", "replace").rstrip()
-        if body is None or len(signature) > SIGNATURE_CHARS:
-            signature = signature.split("\n", 1)[0][:SIGNATURE_CHARS]
-        doc = _python_doc(body) if spec.name == "python" else "\n".join(
-            (d.text or b"").decode("utf-8", "replace") for d in captures.get("doc", [])
-        )
-        found.append(Definition(name, kinds[0].split(".", 1)[1], path, node.start_point.row, signature, _clip_lines(doc, DOC_LINES)))
+    spec, root, data = parsed
+    return [make_symbol(node, spec, data, path or "") for node in walk(root) if is_definition(node, spec)]
+
+
+def find_symbol(text: str, name: str, path: str | None = None, language_id: str | None = None) -> Symbol | None:
+    """The symbol called ``name`` (``func``, ``Class.method`` or ``Class::method``), or ``None``.
+
+    A qualified name must match exactly; a bare name matches the first definition with it.
+    """
+    wanted = name.replace("::", ".")
+    symbols = list_symbols(text, path, language_id)
+    exact = [s for s in symbols if s.qualname == wanted]
+    return (exact or [s for s in symbols if s.name == wanted] or [None])[0]
+
+
+def imports(text: str, path: str | None = None, language_id: str | None = None) -> list[str]:
+    """The file's import-like statements (``import``, ``use``, ``#include``, ``package``), in order."""
+    parsed = _parse(text, path, language_id)
+    if parsed is None:
+        return []
+    spec, root, _data = parsed
+    return [one_line(text_of(node)) for node in root.named_children if node.type in spec.profile.imports]
+
+
+def import_nodes(tree: Tree, before_byte: int | None = None) -> list[Node]:
+    """Top-level import-like nodes (:data:`IMPORT_TYPES`) starting before ``before_byte``."""
+    found = []
+    for child in tree.root_node.named_children:
+        if before_byte is not None and child.start_byte >= before_byte:
+            break
+        if child.type in IMPORT_TYPES:
+            found.append(child)
     return found
 
 
-def workspace_files(root: Path, limit: int = MAX_FILES) -> list[Path]:
-    """Source files under ``root`` in a language lfcode parses, skipping hidden, dependency and
-    build folders; at most ``limit``."""
-    return files_with_suffix(root, EXTENSIONS, limit)
+def enclosing_scopes(tree: Tree, byte: int, source: bytes | None = None) -> list[Node]:
+    """The definitions (:data:`SCOPE_TYPES` with a body) whose body holds ``byte``, outermost first.
 
-
-class SymbolIndex:
-    """Definitions of the workspace and the open documents, by name. Thread-safe.
-
-    Indexing runs in a daemon thread (:meth:`start`); :meth:`lookup` only reads dictionaries.
-    Every queued job is counted, under the one lock, before it is queued and uncounted once it
-    ran: the index is idle when that count is zero and no open document waits for its debounce.
-    :attr:`idle` is cleared when work is queued and set when it drains; :meth:`wait_idle` waits
-    on the condition of that same lock, so a job that finishes between checking and waiting
-    cannot be missed.
+    With ``source`` (the text up to at least ``byte``), white space before ``byte`` is skipped
+    first, so a cursor after trailing blanks still counts as inside the definition it follows.
     """
+    if source is not None:
+        byte = len(source[:byte].rstrip()) or byte
+        byte = max(0, byte - 1) if byte and byte <= len(source) else byte
+    node: Node | None = tree.root_node.descendant_for_byte_range(byte, byte)
+    scopes: list[Node] = []
+    while node is not None:
+        body = node.child_by_field_name("body") if node.type in SCOPE_TYPES else None
+        if body is not None and body.start_byte <= byte <= body.end_byte:
+            scopes.append(node)
+        node = node.parent
+    return scopes[::-1]
 
-    def __init__(self) -> None:
-        self._files: dict[str, tuple[int, list[Definition]]] = {}
-        self._documents: dict[str, tuple[str, list[Definition]]] = {}  # uri → (path, definitions)
-        self._by_name: dict[str, list[Definition]] = {}
-        self._lock = threading.Lock()
-        #: Notified (under ``_lock``) whenever the index may have become idle.
-        self._drained = threading.Condition(self._lock)
-        #: Jobs queued and not yet done (under ``_lock``).
-        self._outstanding = 0
-        self._jobs: queue.Queue[tuple[str, object]] = queue.Queue()
-        self._pending_docs: dict[str, tuple[float, Snapshot]] = {}
-        self._thread: threading.Thread | None = None
-        self.root: Path | None = None
-        #: The root whose walk finished (under ``_lock``), and whether it stopped at MAX_FILES.
-        self._walked: Path | None = None
-        self._capped = False
-        #: Set while nothing is queued, running or waiting for its debounce.
-        self.idle = threading.Event()
-        self.idle.set()
 
-    def start(self, root: Path | None) -> None:
-        """Start the background thread and index ``root``'s files (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="lfcode-index", daemon=True)
-            self._thread.start()
-        if root is not None and root != self.root:
-            self.root = root
-            self._queue("walk", root)
+def walk(node: Node):
+    """Named nodes under ``node`` (itself first), in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.named_children))
 
-    def refresh_file(self, path: str) -> None:
-        """Re-index one file from disk if its mtime changed (after a save)."""
-        self._queue("file", path)
 
-    def update_document(self, snapshot: Snapshot) -> None:
-        """Re-index an open document from ``snapshot`` after :data:`DOCUMENT_DEBOUNCE_S`."""
-        if snapshot.tree is None or snapshot.spec is None:
-            return
-        with self._lock:
-            self._pending_docs[snapshot.uri] = (time.monotonic() + DOCUMENT_DEBOUNCE_S, snapshot)
-        self._queue("tick", None)
-
-    def forget_document(self, uri: str) -> None:
-        """Drop an open document's definitions (its file on disk stays indexed)."""
-        with self._lock:
-            self._pending_docs.pop(uri, None)
-            if self._documents.pop(uri, None) is not None:
-                self._rebuild()
-            self._notify_if_idle()
-
-    def lookup(self, names: Iterable[str]) -> list[Definition]:
-        """Definitions of ``names``, in the order of ``names``; open documents before files."""
-        with self._lock:
-            by_name = self._by_name
-        result: list[Definition] = []
-        for name in names:
-            result.extend(by_name.get(name, ()))
-        return result
-
-    def files(self, root: Path) -> list[Path] | None:
-        """The workspace files indexed under ``root``, in walk order (files found later, after a
-        save, come last), so that a feature can use them instead of walking the folder again;
-        ``None`` while ``root``'s walk has not finished, when the index walks another root, or
-        when the walk stopped at :data:`MAX_FILES` (the caller then walks itself)."""
-        with self._lock:
-            if self._walked is None or self._capped or Path(root).resolve() != Path(self._walked).resolve():
-                return None
-            return [Path(path) for path in self._files]
-
-    def close(self) -> None:
-        """Stop the background thread (pending jobs are dropped)."""
-        if self._thread is not None:
-            self._jobs.put(("stop", None))
-            self._thread = None
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every job queued so far ran and no open document waits for its
-        debounce (tests and benchmarks); True when idle, False after ``timeout`` seconds."""
-        with self._drained:
-            return self._drained.wait_for(self._is_idle, timeout)
-
-    def _queue(self, kind: str, arg: object) -> None:
-        """Count a job, then queue it: the worker can only uncount what was counted."""
-        with self._lock:
-            self._outstanding += 1
-            self.idle.clear()
-        self._jobs.put((kind, arg))
-
-    def _is_idle(self) -> bool:
-        """Nothing queued, running or debouncing (caller holds the lock)."""
-        return self._outstanding == 0 and not self._pending_docs
-
-    def _notify_if_idle(self) -> None:
-        """Set :attr:`idle` and wake :meth:`wait_idle` when the index is idle (caller holds the lock)."""
-        if self._is_idle():
-            self.idle.set()
-            self._drained.notify_all()
-
-    # -- background thread -------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            wait = self._next_due()
-            try:
-                kind, arg = self._jobs.get(timeout=wait)
-            except queue.Empty:
-                # A debounced document is due. Count this run like a queued job: it takes the
-                # document out of the pending ones before its definitions are in.
-                with self._lock:
-                    self._outstanding += 1
-                kind, arg = "tick", None
-            if kind == "stop":
-                return
-            try:
-                self._run(kind, arg)
-            finally:
-                with self._lock:
-                    self._outstanding -= 1
-                    self._notify_if_idle()
-
-    def _run(self, kind: str, arg: object) -> None:
-        try:
-            if kind == "walk":
-                paths = workspace_files(arg)  # type: ignore[arg-type]
-                for path in paths:
-                    self._index_file(str(path), rebuild=False)
-                with self._lock:
-                    self._rebuild()
-                    self._walked, self._capped = arg, len(paths) >= MAX_FILES  # type: ignore[assignment]
-            elif kind == "file":
-                self._index_file(str(arg), rebuild=True)
-            self._run_due_documents()
-        except Exception:  # noqa: BLE001 - the index must never take the server down
-            log.exception("indexing failed")
-
-    def _next_due(self) -> float | None:
-        with self._lock:
-            if not self._pending_docs:
-                return None
-            return max(0.0, min(due for due, _ in self._pending_docs.values()) - time.monotonic())
-
-    def _run_due_documents(self) -> None:
-        now = time.monotonic()
-        with self._lock:
-            due = [snap for when, snap in self._pending_docs.values() if when <= now]
-            for snap in due:
-                del self._pending_docs[snap.uri]
-        for snap in due:
-            path = snap.path or snap.uri
-            defs = extract_definitions(snap.spec, snap.tree, snap.source, path)  # type: ignore[arg-type]
-            with self._lock:
-                self._documents[snap.uri] = (path, defs)
-                self._rebuild()
-
-    def _index_file(self, path: str, rebuild: bool) -> None:
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return
-        cached = self._files.get(path)
-        if cached is not None and cached[0] == stat.st_mtime_ns:
-            return
-        spec = language_for(path)
-        defs: list[Definition] = []
-        if spec is not None and stat.st_size <= MAX_FILE_BYTES:
-            try:
-                source = Path(path).read_bytes()
-            except OSError:
-                return
-            defs = extract_definitions(spec, spec.parser().parse(source), source, path)
-        with self._lock:
-            self._files[path] = (stat.st_mtime_ns, defs)
-            if rebuild:
-                self._rebuild()
-
-    def _rebuild(self) -> None:
-        """Recompute the by-name table (caller holds the lock); open documents come first."""
-        open_paths = {path for path, _defs in self._documents.values()}
-        by_name: dict[str, list[Definition]] = {}
-        for _path, defs in self._documents.values():
-            for d in defs:
-                by_name.setdefault(d.name, []).append(d)
-        for path, (_mtime, defs) in self._files.items():
-            if path in open_paths:
-                continue
-            for d in defs:
-                by_name.setdefault(d.name, []).append(d)
-        self._by_name = by_name
+def definition_of(node: Node | None, spec: LanguageSpec) -> Node | None:
+    """The nearest enclosing (or own) function, method or class node, or ``None``."""
+    while node is not None and not is_definition(node, spec):
+        node = node.parent
+    return node

@@ -24,7 +24,7 @@ from pathlib import Path
 from lfcode.context.builder import ContextSources
 from lfcode.context.documents import MAX_PARSE_CHARS, ChangeRange, DocumentStore, Snapshot
 from lfcode.context.ring import CHUNK_LINES, RingBuffer, chunk_around
-from lfcode.context.symbols import SymbolIndex
+from lfcode.context.index import SymbolIndex
 
 #: Seconds without an edit after which queued ring chunks enter the ring.
 IDLE_FLUSH_S = 3.0

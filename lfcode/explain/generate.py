@@ -1,7 +1,7 @@
 """Explain a function, method or class: prompt, generation, clean-up and the Markdown document.
 
 The model sees the symbol's source, the file's imports and the signatures of what it calls and
-of what calls it (:func:`lfcode.context.code_symbols.related`). A model with a chat template gets
+of what calls it (:func:`lfcode.context.index.related`). A model with a chat template gets
 ``prompts/explain_chat.txt`` through :meth:`Backend.chat`; a base model (the embedded Gemma 3
 270M) gets the few-shot completion prompt ``prompts/explain.txt``, which ends with the start of
 the answer (``**Summary.** `name```) so the model only has to continue it. Small base models
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from lfcode.backends.base import Backend, BackendError, ChatMessage, GenerationRequest
 from lfcode.backends.generation import fit, generate_text  # noqa: F401 - re-exported
-from lfcode.context.code_symbols import Related, Symbol, imports, related
+from lfcode.context.index import Related, SymbolIndex, related
+from lfcode.context.symbols import Symbol, imports
 from lfcode.errors import CancelToken, Cancelled, LfcodeError
 from lfcode.templates import render
 
@@ -52,11 +53,11 @@ class ExplainContext:
 
 
 def build_context(
-    text: str, symbol: Symbol, path: str, root: Path | None = None, indexed: list[Path] | None = None
+    text: str, symbol: Symbol, path: str, root: Path | None = None, index: SymbolIndex | None = None
 ) -> ExplainContext:
-    """Collect the context for ``symbol`` found in ``text`` (the file at ``path``); ``indexed``
-    is the workspace index's file list for ``root`` (see :func:`related`), if there is one."""
-    related_ = related(symbol, text, path, root, indexed=indexed)
+    """Collect the context for ``symbol`` found in ``text`` (the file at ``path``); ``index`` is
+    the language server's workspace index, if there is one (see :func:`related`)."""
+    related_ = related(symbol, text, path, root, index=index)
     return ExplainContext(symbol=symbol, path=path, imports=imports(text, path), related=related_)
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lfcode.backends.base import Backend
-from lfcode.context.code_symbols import Symbol, module_symbol, symbol_at
-from lfcode.context.symbols import SymbolIndex
+from lfcode.context.index import SymbolIndex
+from lfcode.context.symbols import Symbol, module_symbol, symbol_at
 from lfcode.errors import CancelToken
 from lfcode.explain.generate import (
     EXPLAIN_MAX_TOKENS,
@@ -61,11 +61,10 @@ def prepare(text: str, symbol: Symbol, path: str, root: Path | None, index: Symb
     """What the model is told about ``symbol`` of the file ``path`` (text ``text``) in project ``root``.
 
     Blocking: reads and parses files of the project (callers, callees; each file parsed once
-    per modification time). ``index``, the language server's workspace index, gives the list of
-    the project's files when it has walked ``root``, so the folder is not walked again.
+    per modification time). ``index``, the language server's workspace index, gives the other
+    files' symbols once it has walked ``root``, so nothing is walked or parsed again.
     """
-    indexed = index.files(root) if index is not None and root is not None else None
-    return build_context(text, symbol, path, root, indexed)
+    return build_context(text, symbol, path, root, index)
 
 
 def explain_symbol(

@@ -3,7 +3,7 @@ share: the command argument (:class:`Target`), the symbol at a position (:func:`
 reuses the workspace's incremental tree of an open document instead of reparsing it) and the
 project root.
 
-Inside a function, method or class (:func:`lfcode.context.code_symbols.symbol_at`) the server
+Inside a function, method or class (:func:`lfcode.context.symbols.symbol_at`) the server
 offers two code actions (LSP 3.17 §"textDocument/codeAction") whose commands are
 ``lfcode.explain`` (:mod:`lfcode.lsp.explain`) and ``lfcode.generateTests``
 (:mod:`lfcode.lsp.testgen`); elsewhere it offers none. Both commands take
@@ -25,7 +25,7 @@ from lsprotocol import types
 from pydantic import BaseModel, Field, ValidationError
 from tree_sitter import Tree
 
-from lfcode.context.code_symbols import Symbol, symbol_at
+from lfcode.context.symbols import Symbol, symbol_at
 from lfcode.context.files import project_root
 from lfcode.context.languages import LanguageSpec, language_for
 from lfcode.errors import UserError

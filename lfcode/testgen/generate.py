@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lfcode.backends.base import Backend, ChatMessage, GenerationRequest
 from lfcode.backends.generation import fit, generate_text
-from lfcode.context.code_symbols import Symbol, find_symbol, imports
+from lfcode.context.symbols import Symbol, find_symbol, imports
 from lfcode.errors import CancelToken, LfcodeError
 from lfcode.templates import render
 from lfcode.testgen.frameworks import Framework, parses, pascal, read_existing, snake  # noqa: F401 - re-exported

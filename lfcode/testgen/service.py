@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from lfcode.backends.base import Backend
-from lfcode.context.code_symbols import Symbol
+from lfcode.context.symbols import Symbol
 from lfcode.errors import CancelToken
 from lfcode.testgen.frameworks import Framework, detect_framework, read_existing
 from lfcode.testgen.generate import DEFAULT_TESTS, TEST_MAX_TOKENS, GeneratedTests, TestPlan, generate_tests

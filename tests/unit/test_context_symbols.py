@@ -1,4 +1,4 @@
-"""Symbol index: tags.scm definitions with signatures and docs, background indexing, mtime cache."""
+"""Symbol index: tags.scm definitions with headers and docstrings, background indexing, mtime cache."""
 
 from __future__ import annotations
 
@@ -11,23 +11,26 @@ import pytest
 
 from lfcode.context.documents import DocumentStore
 from lfcode.context.languages import get_language
-from lfcode.context.symbols import SymbolIndex, extract_definitions, workspace_files
+from lfcode.context.index import SymbolIndex, workspace_files
+from lfcode.context.tags import extract
 
 
 def definitions(name: str, source: str) -> dict[str, object]:
     spec = get_language(name)
     data = source.encode()
-    return {d.name: d for d in extract_definitions(spec, spec.parser().parse(data), data, f"x.{name}")}
+    return {d.name: d for d in extract(spec, spec.parser().parse(data), data, f"x.{name}").definitions}
 
 
 def test_python_signature_and_docstring() -> None:
     found = definitions("python", 'class Shape(Base):\n    """A shape."""\n\n    def area(self, scale: float = 1.0) -> float:\n        """Area in m².\n\n        More.\n        """\n        return 0.0\n')
-    assert found["Shape"].signature == "class Shape(Base):"
-    assert found["Shape"].doc == '"""A shape."""'
+    assert found["Shape"].header == "class Shape(Base):"
+    assert found["Shape"].docstring == "A shape."
     area = found["area"]
-    assert area.kind == "function" and area.line == 3
-    assert area.signature == "    def area(self, scale: float = 1.0) -> float:"
-    assert area.doc.startswith('"""Area in m².')
+    assert area.kind == "method" and area.start_line == 3 and area.qualname == "Shape.area"
+    assert area.header == "    def area(self, scale: float = 1.0) -> float:"
+    assert area.signature == "def area(self, scale: float = 1.0) -> float"
+    assert area.docstring == "Area in m².\n\nMore."  # the index keeps the first DOC_LINES lines
+    assert area.source == ""  # the index keeps no bodies
 
 
 @pytest.mark.parametrize("name,source,symbol,signature", [
@@ -38,12 +41,12 @@ def test_python_signature_and_docstring() -> None:
 ])
 def test_signatures_stop_at_the_body(name: str, source: str, symbol: str, signature: str) -> None:
     found = definitions(name, source)
-    assert found[symbol].signature == signature
+    assert found[symbol].header == signature
 
 
 def test_go_doc_comment_comes_from_the_tags_query() -> None:
     found = definitions("go", "package m\n// Add adds two ints.\nfunc Add(a int, b int) int {\n\treturn a + b\n}\n")
-    assert "Add adds two ints." in found["Add"].doc
+    assert "Add adds two ints." in found["Add"].docstring
 
 
 def test_workspace_files_skip_hidden_and_dependency_folders(tmp_path: Path) -> None:
@@ -63,7 +66,7 @@ def test_background_index_finds_workspace_definitions_and_honours_mtime(tmp_path
     index = SymbolIndex()
     index.start(tmp_path)
     assert index.wait_idle()
-    assert [d.signature for d in index.lookup(["helper", "missing"])] == ["def helper(x, y):"]
+    assert [d.header for d in index.lookup(["helper", "missing"])] == ["def helper(x, y):"]
     # Same mtime: the cached definitions stay, even though the content changed.
     stat = module.stat()
     module.write_text("def other(z):\n    return z\n")
@@ -88,7 +91,7 @@ def test_open_documents_override_their_file(tmp_path: Path) -> None:
     snap = store.open(path.as_uri(), "def new(a): pass\n", "python", str(path))
     index.update_document(snap)
     assert index.wait_idle()
-    assert index.lookup(["new"])[0].signature == "def new(a):"
+    assert index.lookup(["new"])[0].header == "def new(a):"
     assert not index.lookup(["old"])
     index.forget_document(path.as_uri())
     assert index.lookup(["old"]) and not index.lookup(["new"])
@@ -169,7 +172,7 @@ def test_wait_idle_waits_for_queued_work_and_debounced_documents(tmp_path: Path)
         snap = DocumentStore().open(path.as_uri(), "def new(a): pass\n", "python", str(path))
         index.update_document(snap)
         assert index.wait_idle()
-        assert [d.signature for d in index.lookup(["new"])] == ["def new(a):"]
+        assert [d.header for d in index.lookup(["new"])] == ["def new(a):"]
     finally:
         index.close()
 

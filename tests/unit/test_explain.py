@@ -23,7 +23,7 @@ from lfcode.explain.generate import (
     tidy,
     write_explanation,
 )
-from lfcode.context.code_symbols import find_symbol
+from lfcode.context.symbols import find_symbol
 
 SOURCE = '''import math
 

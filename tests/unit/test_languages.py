@@ -46,27 +46,30 @@ def test_language_mapping_covers_ids_and_extensions(path, language_id, expected)
     assert (language_for(path, language_id) is None) == (expected is None)
 
 
-def test_completion_node_type_tables_live_in_the_language_profiles() -> None:
+def test_every_node_type_table_lives_in_one_profile_per_grammar() -> None:
     from lfcode.completion import stopping
-    from lfcode.context import languages, syntax
+    from lfcode.context import languages, symbols
 
-    # The old names are the unions of the per-grammar tables, unchanged.
-    assert syntax.IMPORT_TYPES == languages.every(languages.IMPORTS) == frozenset({
+    # The tables code without a language uses are the unions of the profiles' rows.
+    assert symbols.IMPORT_TYPES == languages.union("imports") == frozenset({
         "import_statement", "import_from_statement", "future_import_statement", "import_declaration",
         "package_clause", "package_declaration", "use_declaration", "extern_crate_declaration",
         "preproc_include", "using_declaration",
     })
-    assert syntax.SCOPE_TYPES == languages.every(languages.SCOPES)
-    assert {"function_definition", "impl_item", "func_literal", "namespace_definition"} <= syntax.SCOPE_TYPES
-    assert stopping.EXPRESSION_CONTAINERS == languages.every(languages.EXPRESSION_CONTAINERS)
-    assert stopping.BLOCK_CONTAINERS == languages.every(languages.BLOCK_CONTAINERS)
-    # Every name in a grammar's row is a node type of that grammar (or of one in its family).
-    members: dict[str, list[str]] = {}
-    for name in languages.supported_languages():
-        members.setdefault(languages.family(name), []).append(name)
-    for table in (languages.SCOPES, languages.EXPRESSION_CONTAINERS, languages.BLOCK_CONTAINERS, languages.IMPORTS):
-        assert set(table) == set(members)
-        for fam, types in table.items():
-            grammars = [languages.get_language(g) for g in members[fam]]
-            for node_type in types:
-                assert any(g.language.id_for_node_kind(node_type, True) is not None for g in grammars), (fam, node_type)
+    assert symbols.SCOPE_TYPES == languages.union("scopes")
+    assert {"function_definition", "impl_item", "func_literal", "namespace_definition"} <= symbols.SCOPE_TYPES
+    assert stopping.EXPRESSION_CONTAINERS == languages.union("expression_containers")
+    assert stopping.BLOCK_CONTAINERS == languages.union("block_containers")
+    # Every name in a profile's rows is a node type of that very grammar.
+    tables = ("functions", "classes", "imports", "scopes", "expression_containers", "block_containers")
+    assert set(languages.PROFILES) == set(languages.supported_languages())
+    for name, profile in languages.PROFILES.items():
+        grammar = languages.get_language(name).language
+        for table in tables:
+            rows = getattr(profile, table)
+            assert rows, (name, table)
+            for node_type in rows:
+                assert grammar.id_for_node_kind(node_type, True) is not None, (name, table, node_type)
+        assert profile.comment in ("#", "//")
+        assert all(languages.EXTENSIONS[ext] == name for ext in profile.extensions)
+        assert all(languages.LANGUAGE_IDS[lid] == name for lid in profile.language_ids)

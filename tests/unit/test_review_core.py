@@ -302,7 +302,19 @@ def test_context_handles_non_ascii_and_multiline_signatures() -> None:
     ctx = context_for_hunk(parsed, h)
     assert ctx.signatures == ['1: def café(naïve: str = "ü", other=1) -> str:']
     assert ctx.enclosing_name == "use" and "    6  def use():" in ctx.enclosing
-    assert parse_source("u.rs", "fn main() {}") is None and parse_source("u.py", None) is None
+    assert parse_source("notes.txt", "fn main() {}") is None and parse_source("u.py", None) is None
+
+
+def test_context_comes_from_the_shared_symbols_in_every_language() -> None:
+    from lfcode.review.context import context_for_hunk, parse_source
+
+    source = ("fn helper(a: i32) -> i32 {\n    a + 1\n}\n\nimpl Shape {\n    fn area(&self) -> i32 {\n"
+              "        let x = 1;\n        helper(x)\n    }\n}\n")
+    (h,) = parse_hunks("s.rs", "@@ -8 +8 @@\n-        x\n+        helper(x)\n")
+    ctx = context_for_hunk(parse_source("s.rs", source), h)
+    assert ctx.language == "rust" and ctx.enclosing_name == "area"
+    assert ctx.outer == ["5: impl Shape"]
+    assert ctx.signatures == ["1: fn helper(a: i32) -> i32"]
 
 
 def test_findings_copied_from_the_prompt_examples_are_dropped(repo: git.Repo) -> None:

@@ -14,7 +14,7 @@ from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
 from lfcode.testgen import verify
 from lfcode.testgen.frameworks import detect_framework
-from lfcode.context.code_symbols import find_symbol
+from lfcode.context.symbols import find_symbol
 from lfcode.testgen.generate import TestPlan, generate_tests, parses
 from lfcode.testgen.verify import SandboxUnavailable, VerifyError, mark_not_run, run_tests
 from lfcode.execution import sandbox as sandboxing

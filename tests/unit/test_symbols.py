@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lfcode.context.code_symbols import find_symbol, imports, list_symbols, module_symbol, related, symbol_at
+from lfcode.context.index import related
+from lfcode.context.symbols import find_symbol, imports, list_symbols, module_symbol, symbol_at
 
 # path, source, (line, column) inside the function body, expected name / kind / signature / doc,
 # and a line outside every definition.
@@ -137,8 +138,8 @@ def test_module_symbol_covers_the_whole_file() -> None:
 
 
 def test_explain_uses_the_workspace_index_instead_of_walking_again(tmp_path: Path, monkeypatch) -> None:
-    from lfcode.context import code_symbols
-    from lfcode.context.symbols import SymbolIndex
+    from lfcode.context import index as index_module
+    from lfcode.context.index import SymbolIndex
     from lfcode.explain import service
 
     (tmp_path / "helpers.py").write_text("def normalize(text, lower=True):\n    return text.lower()\n")
@@ -155,7 +156,8 @@ def test_explain_uses_the_workspace_index_instead_of_walking_again(tmp_path: Pat
         def no_walk(*args, **kwargs):
             raise AssertionError("walked the folder again")
 
-        monkeypatch.setattr(code_symbols, "files_with_suffix", no_walk)
+        monkeypatch.setattr(index_module, "files_with_suffix", no_walk)
+        monkeypatch.setattr(index_module, "_file_symbols", no_walk)
         indexed = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path, index).related
     finally:
         index.close()

@@ -17,7 +17,7 @@ from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
 from lfcode.explain.generate import GenerationCancelled
 from lfcode.testgen.frameworks import detect_framework
-from lfcode.context.code_symbols import find_symbol
+from lfcode.context.symbols import find_symbol
 from lfcode.testgen.generate import (
     TestgenError,
     TestPlan,

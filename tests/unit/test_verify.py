@@ -12,7 +12,7 @@ import pytest
 from lfcode.backends.fake import FakeBackend
 from lfcode.testgen import verify
 from lfcode.testgen.frameworks import detect_framework
-from lfcode.context.code_symbols import find_symbol
+from lfcode.context.symbols import find_symbol
 from lfcode.testgen.generate import TestPlan, generate_tests, parses
 from lfcode.testgen.verify import VerifyError, copy_project, project_python, run_tests, verify_generated
 
