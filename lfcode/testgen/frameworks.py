@@ -64,9 +64,6 @@ class Framework(BaseModel):
     reason: str = ""
 
 
-#: The one project-root finder (:func:`lfcode.context.files.project_root`), under its old name.
-find_project_root = project_root
-
 
 def _read(path: Path, limit: int = 200_000) -> str:
     try:
@@ -175,7 +172,7 @@ def detect_framework(source: Path, root: Path | None = None, language: str | Non
 
     Args:
         source: the file holding the code under test (it need not exist on disk).
-        root: the project folder (default: :func:`find_project_root`).
+        root: the project folder (default: :func:`lfcode.context.files.project_root`).
         language: grammar name (``python``, ``javascript``, ``typescript``, ``tsx``, ``go``,
             ``rust``, ``java``); derived from the extension when ``None``.
 
@@ -183,7 +180,7 @@ def detect_framework(source: Path, root: Path | None = None, language: str | Non
         FrameworkError: C, C++ or an unknown language, or a test file that is a symbolic link or
             lies outside ``root`` (a cloned repository could point it at ``~/.bashrc``).
     """
-    root = (root or find_project_root(source)).resolve()
+    root = (root or project_root(source)).resolve()
     framework = _detect(source.resolve(), root, language)
     target = framework.test_path
     if target.resolve() != target or not target.is_relative_to(root):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lfcode.testgen.frameworks import FrameworkError, detect_framework, find_project_root
+from lfcode.context.files import project_root
+from lfcode.testgen.frameworks import FrameworkError, detect_framework
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -91,4 +92,4 @@ def test_c_has_no_framework(tmp_path: Path) -> None:
 
 def test_project_root_is_the_nearest_marker(tmp_path: Path) -> None:
     root = write(tmp_path, {"repo/go.mod": "", "repo/a/b/c.go": ""})
-    assert find_project_root(root / "repo" / "a" / "b" / "c.go") == (root / "repo").resolve()
+    assert project_root(root / "repo" / "a" / "b" / "c.go") == (root / "repo").resolve()
