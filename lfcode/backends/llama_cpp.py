@@ -1,8 +1,14 @@
 """The in-process backend: a GGUF model run by llama.cpp through llama-cpp-python.
 
-One ``Llama`` instance serves every request, one at a time, behind a lock. Decoding is a token
-loop over ``Llama.generate`` (which reuses the KV cache for a shared prompt prefix), and the cancel
-flag is checked after every token.
+One ``Llama`` instance serves every request, one at a time, behind a lock. A prompt is first
+evaluated in chunks of :data:`PREFILL_CHUNK` tokens after the longest prefix the KV cache already
+holds (the cancel flag is checked between chunks, so a prefill never holds the model for long),
+then decoded token by token over ``Llama.generate``, checking the cancel flag after every token.
+:meth:`LlamaCppBackend.prefill` evaluates a prompt ahead of a request (llama.vim's ring-buffer
+prefill and llama-server's ``cache_prompt`` rely on the same prefix reuse).
+
+llama.cpp's own log lines go to the ``lfcode.llama`` logger at DEBUG level, never straight to
+the terminal.
 """
 
 from __future__ import annotations
@@ -18,8 +24,29 @@ from lfcode.backends.base import BackendError, Capabilities, ChatMessage, Genera
 from lfcode.errors import CancelToken
 
 log = logging.getLogger(__name__)
+llama_log = logging.getLogger("lfcode.llama")
 
 GGUF_MAGIC = b"GGUF"
+#: Tokens evaluated per ``llama_decode`` call when filling the KV cache; the cancel flag is
+#: checked between chunks.
+PREFILL_CHUNK = 64
+_log_callback = None
+
+
+def _route_llama_logs(llama_cpp) -> None:
+    """Send llama.cpp's log lines to :data:`llama_log` (DEBUG) instead of stderr; once."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import ctypes
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if llama_log.isEnabledFor(logging.DEBUG):
+            llama_log.debug("%s", (text or b"").decode("utf-8", "replace").rstrip("\n"))
+
+    _log_callback = callback  # keep the C callback alive
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 def check_gguf_file(path: Path) -> None:
@@ -60,6 +87,7 @@ class LlamaCppBackend:
         except ImportError as exc:  # pragma: no cover - it is a hard dependency
             raise BackendError(f"llama-cpp-python is not installed: {exc}") from exc
         self._llama_cpp = llama_cpp
+        _route_llama_logs(llama_cpp)
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(model_path),
@@ -115,10 +143,49 @@ class LlamaCppBackend:
             raise BackendError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self._llm.n_ctx()}")
         return self._decode(tokens, request, min(request.max_tokens, room), cancel)
 
+    def prefill(self, prompt: str, cancel: CancelToken) -> int:
+        """Evaluate ``prompt`` into the KV cache ahead of a request that will start with it.
+
+        Only the tokens after the longest prefix already cached are evaluated, in chunks of
+        :data:`PREFILL_CHUNK`; a set ``cancel`` stops between chunks (what was evaluated stays).
+        Returns the number of prompt tokens cached afterwards.
+
+        Raises:
+            BackendError: the prompt does not fit the context window, or llama.cpp failed.
+        """
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) >= self._llm.n_ctx():
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self._llm.n_ctx()}")
+        with self._lock:
+            return self._fill(tokens, cancel)
+
+    def _fill(self, tokens: list[int], cancel: CancelToken) -> int:
+        """Evaluate ``tokens`` after the cached prefix, chunk by chunk (caller holds the lock)."""
+        llm = self._llm
+        cached = 0
+        for have, want in zip(llm.input_ids[: llm.n_tokens], tokens):
+            if have != want:
+                break
+            cached += 1
+        try:
+            if cached < llm.n_tokens:
+                llm.n_tokens = cached  # ``eval`` drops the cache after n_tokens first
+            while llm.n_tokens < len(tokens) and not cancel.is_set():
+                llm.eval(tokens[llm.n_tokens : llm.n_tokens + PREFILL_CHUNK])
+        except (RuntimeError, ValueError) as exc:
+            llm.reset()
+            raise BackendError(f"prompt evaluation failed: {exc}") from exc
+        return llm.n_tokens
+
     def _decode(
         self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: CancelToken
     ) -> Iterator[str]:
         with self._lock:
+            if cancel.is_set():
+                return
+            # All but the last prompt token, cancellable; ``generate`` then evaluates the last
+            # one (refreshing the logits) after its own prefix match.
+            self._fill(tokens[:-1], cancel)
             if cancel.is_set():
                 return
             decoder = codecs.getincrementaldecoder("utf-8")("replace")

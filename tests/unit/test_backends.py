@@ -132,3 +132,28 @@ def test_greedy_json_schema_output_parses_and_matches_full_grammar_decoding(tiny
     assert isinstance(json.loads(text), list)
     # Plain text generation still works after the grammar path moved the KV cache.
     assert list(tiny_backend.complete(GenerationRequest(prompt="x", max_tokens=3), threading.Event()))
+
+
+def test_prefill_caches_the_prompt_and_the_answer_is_the_same(tiny_backend: LlamaCppBackend) -> None:
+    request = GenerationRequest(prompt="def prefilled(a, b):\n    return", max_tokens=6)
+    tiny_backend.prefill("unrelated text", threading.Event())  # the cache now holds another prompt
+    cold = "".join(tiny_backend.complete(request, threading.Event()))
+    cached = tiny_backend.prefill(request.prompt, threading.Event())
+    assert cached == len(tiny_backend._llm.tokenize(request.prompt.encode(), add_bos=True, special=True))
+    assert tiny_backend.prefill(request.prompt, threading.Event()) == cached  # nothing left to evaluate
+    assert "".join(tiny_backend.complete(request, threading.Event())) == cold
+
+
+def test_a_cancelled_prefill_stops_between_chunks(tiny_backend: LlamaCppBackend) -> None:
+    from lfcode.backends.llama_cpp import PREFILL_CHUNK
+
+    tiny_backend.prefill("x", threading.Event())
+    cancel = threading.Event()
+    cancel.set()
+    long_prompt = "def "
+    while len(tiny_backend._llm.tokenize(long_prompt.encode(), add_bos=True, special=True)) < PREFILL_CHUNK * 2 + 8:
+        long_prompt += "ab "
+    done = tiny_backend.prefill(long_prompt, cancel)
+    assert done < PREFILL_CHUNK  # stopped before the first chunk of the new text
+    assert tiny_backend.prefill(long_prompt, threading.Event()) > PREFILL_CHUNK * 2
+
