@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from tree_sitter import QueryCursor
 
-from lfcode.context.languages import get_language, language_for, language_name, supported_languages
+from lfcode.context.languages import (
+    EXTENSIONS,
+    get_language,
+    language_for,
+    language_id_for,
+    language_name,
+    supported_languages,
+)
 
 SAMPLES = {
     "python": ("def add(a, b):\n    return a + b\n", "add"),
@@ -70,3 +77,10 @@ def test_completion_node_type_tables_live_in_the_language_profiles() -> None:
             grammars = [languages.get_language(g) for g in members[fam]]
             for node_type in types:
                 assert any(g.language.id_for_node_kind(node_type, True) is not None for g in grammars), (fam, node_type)
+
+
+def test_the_cli_language_id_names_the_grammar_of_the_extension() -> None:
+    assert [language_id_for(p) for p in ("a.py", "b.TSX", "c.h", "notes.txt", "Makefile")] == [
+        "python", "typescriptreact", "c", "", ""]
+    for extension, grammar in EXTENSIONS.items():
+        assert language_name(None, language_id_for("x" + extension)) == grammar
