@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lfcode.backends import make_backend  # noqa: E402
+from lfcode.errors import Cancelled  # noqa: E402
 from lfcode.review.model import ReviewOptions, review  # noqa: E402
 from lfcode.settings import Settings  # noqa: E402
 
@@ -207,11 +208,21 @@ def throughput(backend, max_hunks: int, tmp: Path) -> tuple[str, int, int, float
     cancel = threading.Event()
     hunks, elapsed, source = 0, 0.0, ""
 
-    def stop_at(limit: int):
+    def reviewed(path: Path, options: ReviewOptions, limit: int) -> int:
+        """Hunks reviewed in ``path``, stopping after ``limit`` (a stopped review raises
+        ``Cancelled``, so the hunks are counted by the progress callback)."""
+        done_so_far = [0]
+
         def callback(done: int, _total: int) -> None:
+            done_so_far[0] = done
             if done >= limit:
                 cancel.set()
-        return callback
+
+        cancel.clear()
+        try:
+            return review(path, options, counting, callback, cancel).hunks_reviewed
+        except Cancelled:
+            return done_so_far[0]
 
     try:
         repo = git.Repo(ROOT)
@@ -222,14 +233,12 @@ def throughput(backend, max_hunks: int, tmp: Path) -> tuple[str, int, int, float
     for n, c in enumerate(commits, 1):
         if hunks >= max_hunks:
             break
-        cancel.clear()
         start = time.perf_counter()
-        result = review(ROOT, ReviewOptions(range=f"{c.hexsha}^..{c.hexsha}"), counting,
-                        stop_at(max_hunks - hunks), cancel)
+        done = reviewed(ROOT, ReviewOptions(range=f"{c.hexsha}^..{c.hexsha}"), max_hunks - hunks)
         elapsed += time.perf_counter() - start
-        hunks += result.hunks_reviewed
+        hunks += done
         source = f"last {n} commit(s) of lfcode"
-        print(f"history {c.hexsha[:8]}: {result.hunks_reviewed} hunk(s), {counting.calls} call(s) so far",
+        print(f"history {c.hexsha[:8]}: {done} hunk(s), {counting.calls} call(s) so far",
               file=sys.stderr)
     if hunks:
         return source, hunks, counting.calls, elapsed
@@ -239,8 +248,8 @@ def throughput(backend, max_hunks: int, tmp: Path) -> tuple[str, int, int, float
     shutil.copytree(Path(click.__file__).parent, work, ignore=shutil.ignore_patterns("__pycache__"))
     git.Repo.init(work).close()
     start = time.perf_counter()
-    result = review(work, ReviewOptions(), counting, stop_at(max_hunks), cancel)
-    return "click sources as new files", result.hunks_reviewed, counting.calls, time.perf_counter() - start
+    done = reviewed(work, ReviewOptions(), max_hunks)
+    return "click sources as new files", done, counting.calls, time.perf_counter() - start
 
 
 def main() -> None:

@@ -83,10 +83,14 @@ def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
 @click.option("--model", help='GGUF path or "embedded" (overrides settings).')
 @click.option("-n", "count", default=1, show_default=True, type=click.IntRange(1, 5), help="Suggestions to print.")
 def complete(file: Path, line: int, col: int, model: str | None, count: int) -> None:
-    """Print the suggestion at LINE:COL of FILE (both 1-based; COL counts characters)."""
+    """Print the suggestion at LINE:COL of FILE (both 1-based; COL counts characters).
+
+    The prompt is the editor's for the same file and position: it includes definitions from the
+    project's other files (the project is indexed first, for at most a few seconds).
+    """
     from lfcode.backends import make_backend
-    from lfcode.completion.engine import CompletionInput, CompletionOptions
-    from lfcode.completion.engine import complete as run_complete
+    from lfcode.completion import service
+    from lfcode.completion.engine import CompletionOptions
 
     text = read_source(file)
     lines = text.split("\n")
@@ -100,7 +104,7 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     try:
         backend = make_backend(settings)
         options = CompletionOptions.from_settings(settings, count)
-        result = run_complete(backend, CompletionInput(text, offset, str(file)), options)
+        result = service.complete_file(backend, file, text, offset, options)
     except LfcodeError as exc:
         fail(str(exc))
     if not result.items:

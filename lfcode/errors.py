@@ -49,15 +49,15 @@ class Cancelled(LfcodeError):
     """The user cancelled, a newer request replaced this one, or a time limit stopped it.
 
     Nothing was applied. Raised by every long step that takes a cancel ``threading.Event``
-    (explain, test generation, test verification) once the event is set.
+    (explain, test generation, test verification, review) once the event is set.
     """
 
 
 #: The one cancellation token: set by the front end (the LSP's ``$/cancelRequest`` and
 #: ``window/workDoneProgress/cancel``, a newer request, a time limit), read by every long step.
 #: A step that stops because it is set raises :class:`Cancelled` (:func:`raise_if_cancelled`);
-#: completion returns what it has instead (a keystroke outdates it), and a review returns the
-#: findings so far with a note saying where it stopped.
+#: only completion returns instead, with what it has and its result marked ``cancelled`` (a
+#: keystroke outdates it).
 CancelToken = threading.Event
 
 

@@ -5,7 +5,7 @@ while the user types; it matches the longest common token prefix):
 
 1. ``header``: a path/language comment;
 2. ``symbols``: signatures and docstrings of names used near the cursor, from the
-   :class:`~lfcode.context.symbols.SymbolIndex` (other files, and definitions of this file the
+   :class:`~lfcode.context.index.SymbolIndex` (other files, and definitions of this file the
    window does not show);
 3. ``ring``: recently edited or viewed chunks (:class:`~lfcode.context.ring.RingBuffer`);
 4. ``imports``: this file's imports that the window does not show;

@@ -276,6 +276,15 @@ def language_name(path: str | None = None, language_id: str | None = None) -> st
     return None
 
 
+def language_id_for(path: str) -> str:
+    """The LSP ``languageId`` for ``path`` derived from its extension, as the CLI sends it where an
+    editor would send its own: the first :data:`LANGUAGE_IDS` entry naming the grammar of
+    :data:`EXTENSIONS` (``".py"`` → ``"python"``, ``".tsx"`` → ``"typescriptreact"``), so that
+    :func:`language_name` picks the same grammar either way; ``""`` for an unknown extension."""
+    name = EXTENSIONS.get(PurePath(path).suffix.lower())
+    return next((lsp_id for lsp_id, grammar in LANGUAGE_IDS.items() if grammar == name), "")
+
+
 def language_for(path: str | None = None, language_id: str | None = None) -> LanguageSpec | None:
     """The :class:`LanguageSpec` for a document, or ``None`` (plain text)."""
     name = language_name(path, language_id)

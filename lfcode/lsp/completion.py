@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
+from lfcode.completion import service
 from lfcode.completion.engine import CompletionInput
 from lfcode.errors import LfcodeError
 from lfcode.lsp.convert import UnsupportedDocument, completion_input, completion_items, inline_items
@@ -36,14 +37,10 @@ async def suggest(
     except UnsupportedDocument as exc:
         log.info("%s", exc)
         return None, []
-    workspace = ls.session.workspace
     await parsed(ls, uri)  # a big document's parse may still be going on, in slices
-    snapshot = workspace.documents.get(uri)
-    if snapshot is not None and snapshot.text == source.text:
-        # The incrementally parsed tree of this very text; a copy (O(1) in tree-sitter), because the
-        # next didChange edits the original on the event loop while the worker reads this one.
-        source.tree = snapshot.tree.copy() if snapshot.tree is not None else None
-    workspace.requested(uri, position.line)
+    # The incremental tree of this very text, and the ring-buffer picks at the cursor (the step
+    # `lfcode complete` takes too).
+    source = service.prepare(ls.session.workspace, uri, source, position.line)
     delay = ls.settings.debounce_ms if debounce else 0
     try:
         result = await ls.session.complete(uri, source, n=n, delay_ms=delay)

@@ -4,7 +4,8 @@ the backend it needs, and :func:`guarded`, which turns lfcode's error hierarchy
 
 - :class:`~lfcode.errors.UserError`: shown as is, at its level;
 - :class:`~lfcode.errors.Cancelled` (and a cancelled verification's ``InterruptedError``): an
-  information message, "cancelled; nothing was changed";
+  information message, "cancelled; nothing was changed" unless the command words it (review says
+  where it stopped and that its diagnostics were left as they were);
 - any other :class:`~lfcode.errors.LfcodeError` (and, where the command touches files,
   ``OSError``): an error message built from the command's ``failed`` pattern.
 """
@@ -114,6 +115,7 @@ async def guarded(
     run: Awaitable[Any],
     failed: str = "{error}; nothing was changed",
     also: tuple[type[BaseException], ...] = (OSError,),
+    cancelled: str = "cancelled; nothing was changed",
 ) -> Any:
     """Await ``run`` and return its result; on an error show a message and return ``None``.
 
@@ -122,13 +124,15 @@ async def guarded(
         run: the command's coroutine.
         failed: the error message for a failed step; ``{error}`` is the exception's text.
         also: exceptions outside :mod:`lfcode.errors` that are failures of this command too.
+        cancelled: the information message after a cancel (``Cancelled`` or
+            ``InterruptedError``); ``{error}`` is the exception's text.
     """
     try:
         return await run
     except UserError as exc:
         ls.window_show_message(types.ShowMessageParams(type=message_type(exc.level), message=f"lfcode: {exc}"))
-    except (Cancelled, InterruptedError):
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message="lfcode: cancelled; nothing was changed"))
+    except (Cancelled, InterruptedError) as exc:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"lfcode: {cancelled.format(error=exc)}"))
     except (LfcodeError, *also) as exc:
         ls.show_error(failed.format(error=exc))
     return None

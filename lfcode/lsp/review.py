@@ -6,6 +6,13 @@ source ``lfcode`` (LSP 3.17 §textDocument/publishDiagnostics) on the changed fi
 clears the diagnostics of the previous one. Arguments: ``[{"workspaceFolder": uri}]`` or nothing
 (the workspace root). Returns ``{"findings": [...], "notes": [...]}`` (the findings as in
 ``lfcode review --format json``), or ``None`` after an error shown with ``window/showMessage``.
+
+Cancelling the progress (``window/workDoneProgress/cancel``) stops the review as it stops
+Explain and Generate tests: the service raises :class:`~lfcode.errors.Cancelled`, the progress
+ends with ``Cancelled``, an information message says after how many hunks it stopped, and
+nothing is published, so no diagnostic of a half-done review appears and those of the last
+finished review stay as they were. A ``$/cancelRequest`` of the command stops it the same way
+(pygls then answers the request with ``RequestCancelled`` instead of the message).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from lfcode.review.result import ReviewOptions, ReviewResult
 REVIEW_COMMAND = "lfcode.review"
 #: A review of many hunks on a laptop can take minutes; past this it is stopped.
 REVIEW_TIMEOUT_S = 1800
+#: The information message after a cancel; ``{error}`` says where the review stopped.
+CANCELLED = "{error}; no diagnostics were changed"
 
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -76,7 +85,13 @@ def publish(ls: LfcodeServer, result: ReviewResult, published: set[str]) -> set[
 
 
 async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] | None:
-    """The ``lfcode.review`` command (see the module docstring)."""
+    """The ``lfcode.review`` command (see the module docstring).
+
+    Raises:
+        UserError: no folder to review, no model, or the time limit passed.
+        lfcode.errors.Cancelled: the user cancelled (nothing is published).
+        lfcode.errors.LfcodeError: the review failed (see :func:`lfcode.review.service.review_changes`).
+    """
     folder = _folder(ls, args)
     backend = await require_backend(ls)
     async with Job(ls, "lfcode: Review changes") as job:
@@ -102,4 +117,4 @@ def register(server: LfcodeServer) -> None:
 
     @server.command(REVIEW_COMMAND)
     async def review_command(ls: LfcodeServer, *args: Any) -> Any:
-        return await guarded(ls, run_review(ls, args), failed="review failed: {error}", also=())
+        return await guarded(ls, run_review(ls, args), failed="review failed: {error}", also=(), cancelled=CANCELLED)

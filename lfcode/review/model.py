@@ -10,7 +10,7 @@ on the hunk's changed lines, then merged.
 
 The diff is data: nothing in it is executed and the repository is only read (see
 :mod:`lfcode.review.diff`). Pure and synchronous; a caller may run it in a worker thread and stop it
-with ``cancel``.
+with ``cancel`` (it then raises :class:`~lfcode.errors.Cancelled`, like every other feature).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from lfcode import templates
 from lfcode.backends.base import Backend, GenerationRequest, count_tokens
 from lfcode.context.budget import first_within
-from lfcode.errors import CancelToken
+from lfcode.errors import CancelToken, raise_if_cancelled
 from lfcode.review.analyzers.base import Analysis, DiffContext, Rule, run_analyzers
 from lfcode.review.diff import DiffResult, ReviewError, read_new_source
 from lfcode.review.findings import (
@@ -195,10 +195,8 @@ def review(
         backend: any :class:`~lfcode.backends.base.Backend`; it is called once per hunk piece.
         progress_callback: ``callback(done, total)`` counted in hunks.
         cancel: the :data:`~lfcode.errors.CancelToken`; when set, the running generation
-            stops and no further hunk is reviewed. Unlike the other features, a cancelled
-            review does not raise :class:`~lfcode.errors.Cancelled`: the result holds what was
-            found so far and a note ``review cancelled after N of M hunks`` (partial findings
-            are still useful, and ``tests/unit/test_review_core.py`` asserts this).
+            stops, no further hunk is reviewed and :class:`~lfcode.errors.Cancelled` is raised
+            (nothing is returned: a front end shows no partial findings).
 
     Returns:
         A :class:`ReviewResult`.
@@ -208,6 +206,8 @@ def review(
             context window too small for the prompt.
         ReviewIncomplete: there were hunks, but no answer for any of them could be read (the
             review fails closed).
+        lfcode.errors.Cancelled: ``cancel`` was set; the message says where the review stopped
+            (``review cancelled after N of M hunks``).
         lfcode.backends.base.BackendError: the model failed.
     """
     return run_analyzers(repo_path, options, backend, [MODEL], progress_callback, cancel)
@@ -246,7 +246,11 @@ class ModelAnalyzer:
         load_template(options.template)
 
     def analyze(self, context: DiffContext) -> Analysis:
-        """Ask the model about every hunk of ``context.diff`` (see :func:`review` for the errors)."""
+        """Ask the model about every hunk of ``context.diff`` (see :func:`review` for the errors).
+
+        The cancel token is checked before each hunk and after each generation (the backend
+        checks it after every token); once it is set, :class:`~lfcode.errors.Cancelled` is raised.
+        """
         options, backend, cancel = context.options, context.backend, context.cancel
         progress_callback, diff = context.progress, context.diff
         template = load_template(options.template)
@@ -262,15 +266,17 @@ class ModelAnalyzer:
         result = Analysis()
         examples = example_messages(template)
         dropped = parroted = readable = 0
+
+        def stop_if_cancelled() -> None:
+            raise_if_cancelled(cancel, f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
+
         if progress_callback:
             progress_callback(0, len(jobs))
         for done, (path, hunk) in enumerate(jobs, 1):
-            if cancel.is_set():
-                break
+            stop_if_cancelled()
             for piece, prompt in _plan(hunk, template, backend, budget, sources.context, notes):
                 answer = _ask(backend, prompt, options, cancel)
-                if cancel.is_set():
-                    break
+                stop_if_cancelled()
                 findings, problem = parse_model_output(answer, path)
                 if problem:
                     notes.append(f"{path}:{piece.new_start}: {problem}; no findings kept from it")
@@ -281,16 +287,13 @@ class ModelAnalyzer:
                 kept = clamp_to_hunk(findings, piece, options.clamp_distance)
                 dropped += len(findings) - len(kept)
                 result.findings.extend(kept)
-            if cancel.is_set():
-                break
             result.hunks_reviewed += 1
             if path not in result.paths:
                 result.paths.append(path)
             if progress_callback:
                 progress_callback(done, len(jobs))
-        if cancel.is_set():
-            notes.append(f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
-        elif jobs and not readable:
+        stop_if_cancelled()  # set during the last progress report: still a cancelled review
+        if jobs and not readable:
             raise ReviewIncomplete(f"the model gave no readable answer for any of the {len(jobs)} hunk(s)")
         if dropped:
             notes.append(f"{dropped} finding(s) outside the changed lines were dropped")

@@ -40,9 +40,9 @@ class ReviewResult(BaseModel):
     """The outcome of a review (:func:`lfcode.review.service.review_changes`).
 
     ``findings`` are merged and sorted by path and line; ``notes`` are human-readable remarks
-    (skipped files, unreadable answers, cancellation); ``paths`` are the repo-relative files whose
-    hunks were reviewed (an editor clears diagnostics on them); ``root`` is the absolute working
-    tree; ``description`` says what was compared.
+    (skipped files, unreadable answers, hunks too long for the model); ``paths`` are the
+    repo-relative files whose hunks were reviewed (an editor clears diagnostics on them);
+    ``root`` is the absolute working tree; ``description`` says what was compared.
     """
 
     findings: list[Finding] = Field(default_factory=list)

@@ -48,6 +48,7 @@ def review_changes(
         lfcode.review.diff.ReviewError: not a repository, bad revision, unusable template,
             unknown analyzer id, ...
         lfcode.review.model.ReviewIncomplete: no hunk got a readable answer (fail closed).
+        lfcode.errors.Cancelled: ``cancel`` was set (no partial result is returned).
     """
     return run_analyzers(root, options, backend, registry.select(analyzers), progress, cancel)
 

@@ -1,13 +1,17 @@
-"""The ``lfcode.review`` LSP command publishes findings as diagnostics and clears them next run."""
+"""The ``lfcode.review`` LSP command publishes findings as diagnostics and clears them next run;
+a cancelled review publishes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 from pathlib import Path
 
 from lsprotocol import types
 
 from tests.conftest import write_fake_script
-from tests.e2e.lsp_helpers import lsp_session, open_document, server_env
+from tests.e2e.lsp_helpers import generation_records, lsp_session, open_document, server_env
+from tests.e2e.test_code_actions import job_progress
 from tests.e2e.test_review_command import FINDING, make_repo
 
 
@@ -27,3 +31,49 @@ async def test_lsp_review_publishes_and_then_clears_diagnostics(tmp_path: Path) 
     assert [f["message"] for f in first["findings"]] == ["add() subtracts"]
     assert [(d.source, d.range.start.line, d.severity) for d in published] == [("lfcode", 1, types.DiagnosticSeverity.Error)]
     assert second["findings"] == [] and cleared == []
+
+
+def two_hunk_repo(tmp_path: Path) -> Path:
+    """A repository whose ``m.py`` has two changed hunks (lines 2 and 20), the first one a bug."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    before = ["def add(a, b):", "    return a + b", *[f"x{i} = {i}" for i in range(3, 20)], "y = 2", "z = 3"]
+    (repo / "m.py").write_text("\n".join(before) + "\n")
+    run("init", "-q")
+    run("add", ".")
+    run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init")
+    after = [line.replace("a + b", "a - b").replace("y = 2", "y = 20") for line in before]
+    (repo / "m.py").write_text("\n".join(after) + "\n")
+    return repo
+
+
+async def test_cancelling_the_review_publishes_nothing_and_says_where_it_stopped(tmp_path: Path) -> None:
+    repo = two_hunk_repo(tmp_path)
+    slow = "[" + " ".join(f"word{i}" for i in range(200))
+    # The first hunk's answer is a finding; the cancel comes while the second one is generated.
+    script = write_fake_script(tmp_path / "fake.json", [FINDING, slow], delay_ms=20)
+    env = server_env(tmp_path, backend="fake", fake_script=str(script))
+    async with generation_records(script) as next_record, lsp_session(env, root=repo) as (lsp, _):
+        uri = open_document(lsp, repo / "m.py")
+        task = asyncio.ensure_future(
+            lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="lfcode.review", arguments=[]))
+        )
+        first = await next_record(30)
+        for _ in range(200):
+            token, _ = job_progress(lsp, "lfcode: Review changes")
+            if token is not None:
+                break
+            await asyncio.sleep(0.05)
+        lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        answer = await asyncio.wait_for(task, 30)
+        stopped = await next_record()
+    assert first["produced"] == FINDING and not first["cancelled"]
+    assert stopped["cancelled"] is True
+    assert answer is None
+    # The first hunk's finding was found, but a cancelled review publishes no diagnostic at all.
+    assert uri not in lsp.diagnostics
+    infos = [m.message for m in lsp.messages if m.type == types.MessageType.Info]
+    assert "lfcode: review cancelled after 1 of 2 hunks; no diagnostics were changed" in infos
+    assert not [m for m in lsp.messages if "review found" in m.message or m.type == types.MessageType.Error]
+    assert lsp.progress_reports[token][-1].message == "Cancelled"

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from tree_sitter import QueryCursor
 
-from lfcode.context.languages import get_language, language_for, language_name, supported_languages
+from lfcode.context.languages import (
+    EXTENSIONS,
+    get_language,
+    language_for,
+    language_id_for,
+    language_name,
+    supported_languages,
+)
 
 SAMPLES = {
     "python": ("def add(a, b):\n    return a + b\n", "add"),
@@ -73,3 +80,10 @@ def test_every_node_type_table_lives_in_one_profile_per_grammar() -> None:
         assert profile.comment in ("#", "//")
         assert all(languages.EXTENSIONS[ext] == name for ext in profile.extensions)
         assert all(languages.LANGUAGE_IDS[lid] == name for lid in profile.language_ids)
+
+
+def test_the_cli_language_id_names_the_grammar_of_the_extension() -> None:
+    assert [language_id_for(p) for p in ("a.py", "b.TSX", "c.h", "notes.txt", "Makefile")] == [
+        "python", "typescriptreact", "c", "", ""]
+    for extension, grammar in EXTENSIONS.items():
+        assert language_name(None, language_id_for("x" + extension)) == grammar

@@ -3,12 +3,14 @@ with one ``register`` call is run by the service and named in the SARIF rules.""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import git
 import pytest
 
 from lfcode.backends.fake import FakeBackend
+from lfcode.errors import Cancelled
 from lfcode.review import service
 from lfcode.review.analyzers import registry
 from lfcode.review.analyzers.base import Analysis, DiffContext, Rule
@@ -89,3 +91,28 @@ def test_the_service_runs_only_the_chosen_analyzers(repo: git.Repo, extra: LineC
     assert result.findings == [] and extra.checked == 0
     with pytest.raises(ReviewError, match="unknown review analyzer"):
         service.review_changes(root, ReviewOptions(), backend, analyzers=["nope"])
+
+
+class Impatient(LineCounter):
+    """An analyzer that ignores the cancel token (the user cancels while it runs)."""
+
+    id = "impatient"
+
+    def analyze(self, context: DiffContext) -> Analysis:
+        context.cancel.set()
+        return super().analyze(context)
+
+
+def test_a_cancelled_review_raises_even_when_an_analyzer_ignores_the_token(
+    repo: git.Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "ANALYZERS", dict(registry.ANALYZERS))
+    registry.register(Impatient())
+    root = Path(repo.working_tree_dir)
+    backend = FakeBackend(["[]"])
+    with pytest.raises(Cancelled, match="during the impatient analyzer"):
+        service.review_changes(root, ReviewOptions(), backend, cancel=threading.Event(), analyzers=["impatient"])
+    # After the model (registered first) answered: its findings are not returned either.
+    with pytest.raises(Cancelled, match="during the impatient analyzer"):
+        service.review_changes(root, ReviewOptions(), backend, cancel=threading.Event())
+    assert len(backend.requests) == 1

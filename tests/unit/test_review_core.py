@@ -15,6 +15,7 @@ import pytest
 
 from lfcode.backends.base import Capabilities
 from lfcode.backends.fake import FakeBackend
+from lfcode.errors import Cancelled
 from lfcode.review.diff import ReviewError
 from lfcode.review.findings import (
     FINDINGS_SCHEMA,
@@ -178,13 +179,44 @@ def test_progress_and_cancel(repo: git.Repo) -> None:
         if done == 1:
             cancel.set()
 
-    result = review(repo.working_tree_dir, ReviewOptions(), FakeBackend(default="[]"), on_progress, cancel)
+    backend = FakeBackend(default="[]")
+    with pytest.raises(Cancelled, match="^review cancelled after 1 of 3 hunks$"):
+        review(repo.working_tree_dir, ReviewOptions(), backend, on_progress, cancel)
     assert calls == [(0, 3), (1, 3)]
-    assert result.hunks_reviewed == 1 and any("cancelled after 1 of 3" in n for n in result.notes)
+    assert len(backend.requests) == 1  # no hunk is asked about once the token is set
     full: list[tuple[int, int]] = []
     review(repo.working_tree_dir, ReviewOptions(), FakeBackend(default="[]"),
            lambda d, t: full.append((d, t)))
     assert full == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_a_cancel_during_a_generation_raises_cancelled_and_returns_no_findings(repo: git.Repo) -> None:
+    # Three hunks; the first answer is a finding, the second generation is cancelled mid-way.
+    write(repo, {"notes.txt": numbered(40).replace("line 2\n", "2\n").replace("line 30\n", "30\n"),
+                 "box.py": SOURCE + "\n# more\n"})
+    finding = json.dumps([{"line": 2, "severity": "error", "category": "bug", "message": "two"}])
+    cancel = threading.Event()
+    backend = FakeBackend([finding, "[" + " " * 50 + "]"])
+    stream = backend.complete
+
+    def cancel_on_the_second(request, token):
+        for n, piece in enumerate(stream(request, token)):
+            if len(backend.requests) == 2 and n == 1:
+                cancel.set()
+            yield piece
+
+    backend.complete = cancel_on_the_second  # type: ignore[method-assign]
+    with pytest.raises(Cancelled, match="^review cancelled after 1 of 3 hunks$"):
+        review(repo.working_tree_dir, ReviewOptions(), backend, cancel=cancel)
+    assert len(backend.requests) == 2 and backend.cancelled == 1
+
+
+def test_a_token_set_before_the_review_raises_before_git_runs(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    # Not a repository: without the early check this would be a ReviewError from git.
+    with pytest.raises(Cancelled, match="before it started"):
+        review(tmp_path, ReviewOptions(), FakeBackend(default="[]"), cancel=cancel)
 
 
 def test_deleted_and_skipped_files_become_notes(repo: git.Repo) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lfcode.backends.base import Backend
-from lfcode.errors import CancelToken
+from lfcode.errors import CancelToken, raise_if_cancelled
 from lfcode.review.diff import DiffResult, collect_diff
 from lfcode.review.findings import Finding, merge_duplicates
 from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
@@ -47,7 +47,9 @@ class DiffContext:
         options: the review options.
         backend: the model, for analyzers that ask one.
         progress: ``progress(done, total)`` counted in hunks, or ``None``.
-        cancel: set when the user cancelled; an analyzer stops and returns what it has, with a note.
+        cancel: set when the user cancelled; an analyzer stops and raises
+            :class:`~lfcode.errors.Cancelled` (:func:`~lfcode.errors.raise_if_cancelled`) instead
+            of returning what it has.
     """
 
     repo_path: Path
@@ -91,7 +93,8 @@ class Analyzer(Protocol):
 
     def analyze(self, context: DiffContext) -> Analysis:
         """Review ``context.diff`` (blocking); raise a :class:`~lfcode.errors.LfcodeError`
-        subclass when the review failed."""
+        subclass when the review failed, and :class:`~lfcode.errors.Cancelled` once
+        ``context.cancel`` is set."""
         ...
 
 
@@ -109,21 +112,26 @@ def run_analyzers(
     The result's notes are the diff's notes followed by each analyzer's; its findings are all
     analyzers' findings through :func:`~lfcode.review.findings.merge_duplicates`; ``paths``
     is the union in first-reviewed order and ``hunks_reviewed`` the most any analyzer reviewed.
+    ``cancel`` is checked before the diff is collected and after every analyzer as well, so a
+    cancelled review never returns a result, even when an analyzer ignores the token.
 
     Raises:
         lfcode.review.diff.ReviewError: not a repository, bad revision or options, or whatever an
             analyzer raises (see :func:`lfcode.review.model.review` for the model's).
+        lfcode.errors.Cancelled: ``cancel`` was set (raised by the analyzer that saw it, else here).
     """
     options = options or ReviewOptions()
     cancel = cancel or threading.Event()
     for analyzer in analyzers:
         analyzer.check(options)
+    raise_if_cancelled(cancel, "review cancelled before it started")
     diff = collect_diff(repo_path, options)
     context = DiffContext(Path(repo_path), diff, options, backend, progress, cancel)
     result = ReviewResult(root=diff.root, description=diff.description)
     notes, found = list(diff.notes), []
     for analyzer in analyzers:
         analysis = analyzer.analyze(context)
+        raise_if_cancelled(cancel, f"review cancelled during the {analyzer.id} analyzer")
         found.extend(analysis.findings)
         notes.extend(analysis.notes)
         result.hunks_reviewed = max(result.hunks_reviewed, analysis.hunks_reviewed)
