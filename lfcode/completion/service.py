@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 #: Longest the CLI waits for the project's symbol index, seconds. The index parses a few
 #: hundred files a second on one core (this repository's 160 files: 0.25 s; the 1,800 files of
-#: CPython's standard library: 11 s) and walks up to :data:`~lfcode.context.symbols.MAX_FILES`
+#: CPython's standard library: 11 s) and walks up to :data:`~lfcode.context.index.MAX_FILES`
 #: (5,000), which could take half a minute. Five seconds covers projects of a thousand files or
 #: so; a bigger one is completed without the other files' definitions (the index publishes them
 #: only once its walk is done) instead of keeping the command waiting.
