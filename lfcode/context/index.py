@@ -1,7 +1,7 @@
 """The one workspace index: every file's symbols and calls, by name, for every feature.
 
 As aider's repo map does (``aider/repomap.py``), a file's definitions are its ``tags.scm``
-``@definition.*`` captures (:func:`lfcode.context.symbols.extract`). Files are indexed in a
+``@definition.*`` captures (:func:`lfcode.context.tags.extract`). Files are indexed in a
 background thread and cached by modification time, so the keystroke path only does dictionary
 look-ups. Open documents are indexed from their current snapshot (debounced), and override the
 file on disk. Completion looks names up (:meth:`SymbolIndex.lookup`); Explain asks for what a
