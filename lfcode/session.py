@@ -5,6 +5,13 @@ in a single worker thread, so the event loop never blocks and the model serves o
 time. A newer request for the same key (a document URI) cancels the older one, and so does
 cancelling the awaiting task (``$/cancelRequest``): both set the generation's cancel flag, which
 the decode loop checks after every token.
+
+Every completion request has a time budget (``max_latency_ms``, ``first_latency_ms`` for the
+first request on a document, as llama.vim's ``t_max_predict_ms``) counted from its arrival. An
+automatic request at a line start is answered with the first line of the block as soon as it is
+decoded, and the block goes on decoding in the worker (a
+:class:`~lfcode.completion.continuation.Continuation`) so that typing along is answered without
+a model call.
 """
 
 from __future__ import annotations
@@ -12,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from lfcode.backends import Backend, BackendError, make_backend, remote_host
 from lfcode.backends.registry import reload_keys
+from lfcode.completion.continuation import Continuation, Wait
 from lfcode.completion.engine import CompletionInput, CompletionOptions, CompletionResult, complete
 from lfcode.context.workspace import Workspace
 from lfcode.settings import Settings
@@ -82,6 +91,10 @@ class Session:
         self._loading: asyncio.Future[Backend | None] | None = None
         self._inflight: dict[str, threading.Event] = {}
         self._shown: dict[str, Shown] = {}
+        self._continuations: dict[str, Continuation] = {}
+        #: Keys (document URIs) that got a completion answer already: the first one is budgeted
+        #: with ``first_latency_ms``.
+        self._answered: set[str] = set()
         self.model = ModelState()
         self.workspace = Workspace()
 
@@ -133,18 +146,32 @@ class Session:
         return True
 
     async def complete(
-        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float = 0
+        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float = 0, automatic: bool = False
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
+        The request's time budget (ms) starts now: ``first_latency_ms`` for the first request on
+        ``key``, else ``max_latency_ms``; decoding stops at its end (see
+        :class:`~lfcode.completion.engine.CompletionOptions`). ``automatic`` requests make one
+        model call at most, and at a line start they are answered with the block's first line
+        as soon as it is decoded while the block goes on decoding (:attr:`_continuations`);
+        a later request that typed along with it is answered from it (``result.reused``).
         Typed-ahead reuse: when the user typed the start of the suggestion last answered for
         ``key`` (and nothing after the cursor changed), the rest of it is the answer, without
-        calling the model (``result.reused``). ``delay_ms`` debounces: the call waits that long
-        first and gives up if a newer call with the same ``key`` arrived meanwhile. A newer call
-        cancels this one; cancelling the awaiting task stops the generation within one token.
-        Raises ``asyncio.CancelledError`` when cancelled and :class:`BackendError` when the model
+        calling the model. ``delay_ms`` debounces: the call waits that long first and gives up
+        if a newer call with the same ``key`` arrived meanwhile. A newer call cancels this one;
+        cancelling the awaiting task stops the generation within one token. Raises
+        ``asyncio.CancelledError`` when cancelled and :class:`BackendError` when the model
         fails mid-generation.
         """
+        began = time.monotonic()
+        budget_ms = self.settings.max_latency_ms if key in self._answered else self.settings.first_latency_ms
+        deadline = began + budget_ms / 1000
+        if n == 1:
+            served = await self._from_continuation(key, source, deadline)
+            if served is not None:
+                self._answered.add(key)
+                return CompletionResult(items=[served], reused=True)
         previous = self._inflight.get(key)
         if previous is not None:
             previous.set()
@@ -162,9 +189,14 @@ class Session:
             if backend is None or cancel.is_set():
                 return CompletionResult(cancelled=cancel.is_set())
             options = CompletionOptions.from_settings(self.settings, n)
-            result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
+            options.deadline, options.extra_calls = deadline, not automatic
+            if automatic and n == 1:
+                result = await self._complete_streaming(key, source, options, cancel, backend)
+            else:
+                result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
             if result.items:
                 self._shown[key] = Shown(source.prefix, source.suffix, list(result.items))
+                self._answered.add(key)
             else:
                 self._shown.pop(key, None)
             return result
@@ -172,21 +204,95 @@ class Session:
             cancel.set()
             raise
         finally:
-            if self._inflight.get(key) is cancel:
+            if self._inflight.get(key) is cancel and (key not in self._continuations or self._continuations[key].done):
                 del self._inflight[key]
+
+    async def _from_continuation(self, key: str, source: CompletionInput, deadline: float) -> str | None:
+        """The answer from ``key``'s continuation when the user is on its track, waiting for its
+        next line until ``deadline``; ``None`` (and the continuation stopped) otherwise."""
+        continuation = self._continuations.get(key)
+        if continuation is None:
+            return None
+        answer = continuation.answer(source.prefix, source.suffix)
+        while answer is Wait.NEXT_LINE and time.monotonic() < deadline:
+            await continuation.changed(deadline - time.monotonic())
+            answer = continuation.answer(source.prefix, source.suffix)
+        if isinstance(answer, str):
+            return answer
+        continuation.stop()
+        del self._continuations[key]
+        return None
+
+    async def _complete_streaming(
+        self, key: str, source: CompletionInput, options: CompletionOptions, cancel: threading.Event, backend: Backend
+    ) -> CompletionResult:
+        """Run the engine in the worker and answer with the first complete line of the block as
+        soon as it is there; the decoding goes on into a :class:`Continuation` for ``key``."""
+        loop = asyncio.get_running_loop()
+        old = self._continuations.pop(key, None)
+        if old is not None:
+            old.stop()
+        continuation = Continuation(loop, source.prefix, source.suffix, cancel)
+        self._continuations[key] = continuation
+        job = asyncio.ensure_future(
+            self._run(complete, backend, source, options, cancel, self.workspace.sources(), continuation.update)
+        )
+
+        def finished(task: asyncio.Future[CompletionResult]) -> None:
+            if task.cancelled():
+                continuation.stop()
+                return
+            error = task.exception()
+            if error is not None:
+                log.warning("completion failed while decoding a block: %s", error)
+                continuation.stop()
+                return
+            result = task.result()
+            continuation.update(result.items[0] if result.items else "", done=True)
+
+        job.add_done_callback(finished)
+        while not job.done():
+            news = asyncio.ensure_future(continuation.changed(max(0.0, (options.deadline or 0) - time.monotonic()) + 5))
+            try:
+                await asyncio.wait({job, news}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                news.cancel()
+            if job.done():
+                break
+            answer = continuation.answer(source.prefix, source.suffix)
+            if isinstance(answer, str):
+                return CompletionResult(items=[answer], shape=None)
+        result = job.result()
+        if self._continuations.get(key) is continuation and not result.items:
+            del self._continuations[key]
+        return result
+
+    def edited(self, key: str, text: str) -> None:
+        """The document ``key`` changed to ``text``: stop its continuation unless the edit typed
+        along with it."""
+        continuation = self._continuations.get(key)
+        if continuation is not None and not continuation.follows(text):
+            continuation.stop()
+            del self._continuations[key]
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the inference worker (for explain, test generation, review)."""
         return await self._run(fn, *args)
 
     def forget(self, key: str) -> None:
-        """Drop what was shown for ``key`` (its document closed)."""
+        """Drop what was shown for ``key`` (its document closed) and stop its continuation."""
         self._shown.pop(key, None)
+        self._answered.discard(key)
+        continuation = self._continuations.pop(key, None)
+        if continuation is not None:
+            continuation.stop()
 
     async def close(self) -> None:
         """Cancel everything, free the model and stop the worker."""
         for event in self._inflight.values():
             event.set()
+        for continuation in self._continuations.values():
+            continuation.cancel.set()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
         backend, self._backend = self._backend, None

@@ -57,6 +57,12 @@ class Settings(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     context_tokens: int = Field(1024, ge=64, le=131072, description="prompt budget, tokens")
     debounce_ms: int = Field(150, ge=0, le=5000, description="wait before automatic requests, ms")
+    max_latency_ms: int = Field(
+        1000, ge=50, le=60000, description="time budget of a completion request, keystroke to answer, ms"
+    )
+    first_latency_ms: int = Field(
+        500, ge=50, le=60000, description="time budget of the first completion request on a document, ms"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     fim_template: str | None = Field(None, description="override the detected FIM family")
     openai_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server")

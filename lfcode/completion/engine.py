@@ -8,6 +8,8 @@ positions happens in the LSP layer.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tree_sitter import Tree
@@ -60,6 +62,12 @@ class CompletionOptions:
     dropped or the best one ignores the names the suffix needs (see :func:`complete`);
     ``check_syntax`` False turns off the tree-sitter parse check and ``guided`` False the
     suffix-guided answer (both for benchmarks).
+
+    ``deadline`` (``time.monotonic()`` seconds, or ``None``) is the request's time budget:
+    decoding stops there, the answer keeps its complete lines (a line cut mid-way is dropped)
+    and is still post-processed, and no further model call starts. ``extra_calls`` False allows
+    one model call only: no guided answer, no fallback samples and no comment follow-up (the
+    automatic path; they cost a call each).
     """
 
     n: int = 1
@@ -72,6 +80,8 @@ class CompletionOptions:
     fallback_samples: int = 2
     check_syntax: bool = True
     guided: bool = True
+    deadline: float | None = None
+    extra_calls: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, n: int = 1) -> CompletionOptions:
@@ -97,6 +107,8 @@ class CompletionResult:
     prompt_tokens: int = 0
     cancelled: bool = False
     reused: bool = False
+    timed_out: bool = False
+    model_calls: int = 0
 
 
 def generate_one(
@@ -104,23 +116,36 @@ def generate_one(
     request: GenerationRequest,
     shape: CompletionShape,
     cancel: CancelToken,
-) -> str:
-    """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete.
+    deadline: float | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> tuple[str, bool]:
+    """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete,
+    or at ``deadline`` (``time.monotonic()`` seconds), checked after every piece.
 
-    Returns the raw text produced (possibly cut mid-line; :func:`postprocess` cleans it).
+    ``on_line(text)`` is called with the raw text of the complete lines each time a line ends.
+    Returns ``(raw text, timed_out)``; a generation stopped by the deadline keeps only its
+    complete lines (:func:`postprocess` cleans the rest).
     """
     text = ""
     stream = backend.complete(request, cancel)
+    timed_out = False
     try:
         for piece in stream:
             text += piece
             if shape.is_finished(text):
                 break
+            if on_line is not None and "\n" in piece:
+                on_line(text[: text.rindex("\n")])
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                break
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
             close()
-    return text
+    if timed_out:
+        text = text[: text.rfind("\n") + 1] if "\n" in text else ""
+    return text, timed_out
 
 
 def _guided_start(names: NameContext, prefix: str, suffix: str, scored: list[tuple[int, str]]) -> str | None:
@@ -148,8 +173,14 @@ def complete(
     options: CompletionOptions | None = None,
     cancel: CancelToken | None = None,
     context: ContextSources | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CompletionResult:
     """Suggest up to ``options.n`` completions at ``source.offset``.
+
+    ``progress(item)``, when given, is called from the decoding thread with the greedy answer
+    cleaned so far each time one of its lines is complete (the first call carries the first
+    line): a front end can answer with it at once while the block goes on decoding (see
+    :class:`lfcode.completion.continuation.Continuation`).
 
     The first answer is greedy, the others sampled at :data:`SAMPLED_TEMPERATURE`. Each raw
     answer goes through :func:`lfcode.completion.postprocess.postprocess`. A one-line answer that is
@@ -188,7 +219,13 @@ def complete(
     scored: list[tuple[int, str]] = []
     wanted = max(1, options.n)
 
-    def generate(text: str, index: int) -> str | None:
+    def report(raw: str) -> None:
+        if progress is not None:
+            item = postprocess(raw, doc, shape, options.check_syntax, partial=True)
+            if item:
+                progress(item)
+
+    def generate(text: str, index: int, stream: bool = False) -> str | None:
         request = GenerationRequest(
             prompt=text,
             max_tokens=min(options.max_tokens, shape.max_tokens),
@@ -196,11 +233,17 @@ def complete(
             stop=stops,
             seed=options.seed + index,
         )
-        raw = generate_one(backend, request, shape, cancel)
+        result.model_calls += 1
+        raw, timed_out = generate_one(backend, request, shape, cancel, options.deadline, report if stream else None)
+        result.timed_out |= timed_out
         if cancel.is_set():
             return None
         result.raw.append(raw)
         return raw
+
+    def may_call() -> bool:
+        """Another model call is allowed: extra calls are on and the budget is not spent."""
+        return options.extra_calls and not result.timed_out and (options.deadline is None or time.monotonic() < options.deadline)
 
     def consider(item: str) -> None:
         if item and item not in (text for _, text in scored):
@@ -212,6 +255,8 @@ def complete(
 
     guided = options.guided and wanted == 1 and at_line_start
     for index in range(wanted + max(0, options.fallback_samples) + 1):
+        if index >= wanted and not may_call():
+            break
         if index == wanted and guided and best_is_suspicious():
             start = _guided_start(names, prefix, suffix, scored)
             if start is not None:
@@ -224,12 +269,14 @@ def complete(
             break
         if index >= wanted + max(0, options.fallback_samples):
             break
-        raw = generate(prompt.text, index)
+        if index > 0 and options.deadline is not None and time.monotonic() >= options.deadline:
+            break
+        raw = generate(prompt.text, index, stream=index == 0)
         if raw is None:
             result.cancelled = True
             break
-        item = postprocess(raw, doc, shape, options.check_syntax)
-        if item and not shape.multiline and at_line_start and _comment_only(item, comment):
+        item = postprocess(raw, doc, shape, options.check_syntax, partial=result.timed_out)
+        if item and not shape.multiline and at_line_start and _comment_only(item, comment) and may_call():
             follow = generate(prompt.text + raw.split("\n", 1)[0] + "\n", index)
             if follow is None:
                 result.cancelled = True

@@ -15,6 +15,10 @@ Rules, in order (each has golden cases under ``tests/unit/golden/``):
    nothing parses;
 5. **blank** — never return whitespace only, or text equal to what follows the cursor.
 
+A *partial* answer (the first lines of a block still being decoded, or a block cut by the time
+budget) passes rule 4 when it parses once a placeholder ends it: ``pass`` under a Python line
+opening a block, and closers for the brackets it leaves open (:func:`placeholder`).
+
 Documents in a language without a grammar get rules 1–3 and 5.
 """
 
@@ -292,7 +296,19 @@ def _indent_options(text: str, doc: SyntaxDocument) -> list[str]:
     return options[:MAX_CUTS]
 
 
-def repair(text: str, doc: SyntaxDocument, still_open: list[str], shape: CompletionShape) -> str:
+def placeholder(text: str, doc: SyntaxDocument) -> str:
+    """What would end a partial ``text`` for the parse check: an indented ``pass`` when its last
+    line opens a Python block, then closers for the brackets it leaves open."""
+    end = ""
+    last = next((ln for ln in reversed(text.split("\n")) if ln.strip()), "")
+    if doc.spec is not None and doc.spec.name == "python" and last.rstrip().endswith(":"):
+        lead = doc.prefix.rsplit("\n", 1)[-1] if "\n" not in text else ""
+        end = "\n" + " " * (len(lead) + indent_of(last) + 4) + "pass"
+    still_open = open_brackets(text, doc.comment)
+    return end + ("\n" + close_all(still_open) if still_open else "")
+
+
+def repair(text: str, doc: SyntaxDocument, still_open: list[str], shape: CompletionShape, partial: bool = False) -> str:
     """``text`` or a repaired form of it that adds no parse error, else ``""``.
 
     Tried in order, the first *clean* one wins (see :meth:`SyntaxDocument.check`): ``text``;
@@ -305,6 +321,10 @@ def repair(text: str, doc: SyntaxDocument, still_open: list[str], shape: Complet
     acceptable, clean = doc.check(text)
     if clean:
         return text
+    if partial:
+        end = placeholder(text, doc)
+        if end and doc.check(text + end)[1]:
+            return text
     options: list[str] = []
     if still_open and not shape.multiline:
         options.append(text + close_all(still_open))
@@ -322,10 +342,13 @@ def repair(text: str, doc: SyntaxDocument, still_open: list[str], shape: Complet
     return fallback
 
 
-def postprocess(raw: str, doc: SyntaxDocument, shape: CompletionShape, check_syntax: bool = True) -> str:
+def postprocess(
+    raw: str, doc: SyntaxDocument, shape: CompletionShape, check_syntax: bool = True, partial: bool = False
+) -> str:
     """Turn a raw model answer into the text to insert at ``doc``'s cursor, or ``""`` to drop it.
 
-    ``check_syntax`` False skips rule 4 (benchmarks measure it on and off).
+    ``check_syntax`` False skips rule 4 (benchmarks measure it on and off); ``partial`` says the
+    answer is the start of a longer one (see the module docstring).
     """
     text = trim_completion(raw, doc.prefix, doc.suffix, shape)
     if not text:
@@ -334,7 +357,7 @@ def postprocess(raw: str, doc: SyntaxDocument, shape: CompletionShape, check_syn
         text = trim_suffix_overlap(text, doc.suffix.split("\n", 1)[0])
     text, still_open = balance_brackets(text, doc, shape)
     if check_syntax and text.strip():
-        text = repair(text, doc, still_open, shape)
+        text = repair(text, doc, still_open, shape, partial)
     if not text.strip() or doc.suffix.lstrip().startswith(text.strip()):
         return ""
     return text

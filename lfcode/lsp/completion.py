@@ -43,7 +43,7 @@ async def suggest(
     source = service.prepare(ls.session.workspace, uri, source, position.line)
     delay = ls.settings.debounce_ms if debounce else 0
     try:
-        result = await ls.session.complete(uri, source, n=n, delay_ms=delay)
+        result = await ls.session.complete(uri, source, n=n, delay_ms=delay, automatic=debounce)
     except LfcodeError as exc:  # BackendError, FimError (an unknown ``fim_template``)
         ls.show_error(f"completion failed: {exc}")
         return source, []

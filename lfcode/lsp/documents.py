@@ -116,6 +116,7 @@ def register(server: LfcodeServer) -> None:
         changes = [(_range(c), c.text) for c in params.content_changes]
         expected = ls.workspace.get_text_document(uri).source
         snap = workspace.changed(uri, changes, params.text_document.version, expected)
+        ls.session.edited(uri, expected)  # typing that leaves the suggestion stops its decoding
         warn_if_oversized(ls, snap)
         if snap is not None and snap.pending:
             keep_parsing(ls, uri)

@@ -1,0 +1,144 @@
+"""Time budgets, one model call per automatic request, and the first line first with the block
+decoded on into a continuation that typing along is served from."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from lfcode.backends.base import GenerationRequest
+from lfcode.backends.fake import FakeBackend
+from lfcode.completion.continuation import Continuation, Wait
+from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
+from lfcode.errors import CancelToken
+from lfcode.session import Session
+from lfcode.settings import Settings
+
+PREFIX = "def total(values):\n    result = 0\n"
+SUFFIX = "\n\nprint(total([1, 2]))\n"
+BLOCK = "    for value in values:\n        result += value\n    return result\n"
+
+
+class GatedBackend(FakeBackend):
+    """A fake that stops after the first line of each answer until the test opens ``gate``."""
+
+    def __init__(self, *responses: str) -> None:
+        super().__init__(list(responses))
+        self.gate = threading.Event()
+        self.first_line_out = threading.Event()
+
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
+        stream = super().complete(request, cancel)
+
+        def gated() -> Iterator[str]:
+            for piece in stream:
+                yield piece
+                if "\n" in piece and not self.gate.is_set():
+                    self.first_line_out.set()
+                    while not self.gate.wait(0.01):
+                        if cancel.is_set():
+                            break
+
+        return gated()
+
+
+class ClockedBackend(FakeBackend):
+    """A fake whose every piece moves a fake monotonic clock forward by ``step`` seconds."""
+
+    def __init__(self, clock: list[float], step: float, *responses: str) -> None:
+        super().__init__(list(responses))
+        self.clock, self.step = clock, step
+
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
+        for piece in super().complete(request, cancel):
+            self.clock[0] += self.step
+            yield piece
+
+
+def source() -> CompletionInput:
+    return CompletionInput(PREFIX + SUFFIX, len(PREFIX), "m.py")
+
+
+def test_the_deadline_stops_decoding_and_keeps_complete_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    backend = ClockedBackend(clock, 0.01, BLOCK)
+    # About 12 pieces fit: the first line and part of the second.
+    result = complete(backend, source(), CompletionOptions(deadline=1000.12))
+    assert result.timed_out and result.items == ["    for value in values:"]
+    untimed = complete(ClockedBackend(clock, 0.01, BLOCK), source(), CompletionOptions())
+    assert not untimed.timed_out and untimed.items == [BLOCK.rstrip("\n")]
+
+
+def test_an_automatic_request_makes_one_model_call() -> None:
+    # A comment-only line at a line start: the invoked path asks again for the line after it.
+    backend = FakeBackend(["    # add them up\n"], default="    return sum(values)\n")
+    one = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False))
+    assert one.model_calls == 1 and len(backend.requests) == 1
+    backend = FakeBackend(["    # add them up\n"], default="    return sum(values)\n")
+    more = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False))
+    assert more.model_calls == 2 and more.items == ["    return sum(values)"]
+
+
+def test_progress_reports_each_complete_line_of_the_block() -> None:
+    seen: list[str] = []
+    complete(FakeBackend([BLOCK]), source(), CompletionOptions(), progress=seen.append)
+    assert seen[0] == "    for value in values:"
+    assert seen[-1] == BLOCK.rstrip("\n")
+
+
+def test_continuation_answers_typing_along_and_refuses_divergence() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        cont = Continuation(loop, PREFIX, SUFFIX, threading.Event())
+        cont._set("    for value in values:\n        result += value", False)
+        assert cont.answer(PREFIX, SUFFIX) == "    for value in values:"
+        assert cont.answer(PREFIX + "    for v", SUFFIX) == "alue in values:"
+        assert cont.answer(PREFIX + "    for value in values:\n        ", SUFFIX) == "result += value"
+        assert cont.answer(PREFIX + "    for value in values:\n        result += value\n", SUFFIX) is Wait.NEXT_LINE
+        assert cont.answer(PREFIX + "    while", SUFFIX) is None
+        assert cont.answer(PREFIX, SUFFIX + "x") is None
+        assert cont.follows(PREFIX + "    for val" + SUFFIX)
+        assert not cont.follows(PREFIX + "    whi" + SUFFIX)
+        assert not cont.follows("# edited\n" + PREFIX + SUFFIX)
+        cont._set("", True)
+        assert cont.answer(PREFIX + "    for value in values:\n        result += value\n", SUFFIX) is None
+    finally:
+        loop.close()
+
+
+async def test_the_first_line_comes_first_and_typing_along_needs_no_model_call() -> None:
+    backend = GatedBackend(BLOCK)
+    session = Session(Settings(backend="fake"), lambda _settings: backend)
+    try:
+        first = await session.complete("file:///m.py", source(), automatic=True)
+        # Answered while the decoder still holds the rest of the block back.
+        assert first.items == ["    for value in values:"] and not backend.gate.is_set()
+        backend.gate.set()
+        typed = PREFIX + "    for value in values:\n        "
+        second = await session.complete("file:///m.py", CompletionInput(typed + SUFFIX, len(typed), "m.py"), automatic=True)
+        assert second.reused and second.items == ["result += value"]
+        typed += "result += value\n    "
+        third = await session.complete("file:///m.py", CompletionInput(typed + SUFFIX, len(typed), "m.py"), automatic=True)
+        assert third.reused and third.items == ["return result"]
+        assert len(backend.requests) == 1
+    finally:
+        await session.close()
+
+
+async def test_an_edit_off_the_suggestion_stops_the_decoding() -> None:
+    backend = GatedBackend(BLOCK)
+    session = Session(Settings(backend="fake"), lambda _settings: backend)
+    try:
+        first = await session.complete("file:///m.py", source(), automatic=True)
+        assert first.items == ["    for value in values:"]
+        cancel = session._continuations["file:///m.py"].cancel
+        session.edited("file:///m.py", PREFIX + "    while True:" + SUFFIX)
+        assert cancel.is_set() and "file:///m.py" not in session._continuations
+    finally:
+        backend.gate.set()
+        await session.close()
