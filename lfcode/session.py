@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from lfcode.backends import Backend, BackendError, make_backend, remote_host
 from lfcode.backends.registry import reload_keys
 from lfcode.completion.continuation import Continuation, Wait
-from lfcode.completion.engine import CompletionInput, CompletionOptions, CompletionResult, complete
+from lfcode.completion.engine import CompletionInput, CompletionOptions, CompletionResult, complete, prompt_for
 from lfcode.context.workspace import Workspace
 from lfcode.settings import Settings
 
@@ -95,6 +95,8 @@ class Session:
         #: Keys (document URIs) that got a completion answer already: the first one is budgeted
         #: with ``first_latency_ms``.
         self._answered: set[str] = set()
+        #: Cancels the running or queued prefill; every completion request sets it.
+        self._prefill_cancel = threading.Event()
         self.model = ModelState()
         self.workspace = Workspace()
 
@@ -165,6 +167,7 @@ class Session:
         fails mid-generation.
         """
         began = time.monotonic()
+        self._prefill_cancel.set()
         budget_ms = self.settings.max_latency_ms if key in self._answered else self.settings.first_latency_ms
         deadline = began + budget_ms / 1000
         if n == 1:
@@ -267,6 +270,40 @@ class Session:
             del self._continuations[key]
         return result
 
+    def prefill(self, source: CompletionInput) -> asyncio.Future[int]:
+        """Evaluate the prompt an automatic request at ``source`` would send into the model's KV
+        cache, so that a request there, or after typing there, only evaluates what changed
+        (llama.vim prefills its ring buffer chunks the same way).
+
+        Scheduled at once (call it on the event loop) and run in the worker; any completion
+        request, or a newer prefill, cancels it within one chunk of prompt tokens
+        (:data:`lfcode.backends.llama_cpp.PREFILL_CHUNK`). The future's result is the number of
+        prompt tokens cached, 0 when the backend cannot prefill or failed to load; a model error
+        is logged, never raised.
+        """
+        self._prefill_cancel.set()
+        cancel = self._prefill_cancel = threading.Event()
+        options = CompletionOptions.from_settings(self.settings, 1)
+        sources = self.workspace.sources()
+
+        async def run() -> int:
+            backend = await self.backend()  # loading started at initialize
+            if backend is None or getattr(backend, "prefill", None) is None or cancel.is_set():
+                return 0
+
+            def work() -> int:
+                if cancel.is_set():
+                    return 0
+                return backend.prefill(prompt_for(backend, source, options, sources), cancel)  # type: ignore[attr-defined]
+
+            try:
+                return await self._run(work)
+            except BackendError as exc:
+                log.info("prefill failed: %s", exc)
+                return 0
+
+        return asyncio.ensure_future(run())
+
     def edited(self, key: str, text: str) -> None:
         """The document ``key`` changed to ``text``: stop its continuation unless the edit typed
         along with it."""
@@ -293,6 +330,7 @@ class Session:
             event.set()
         for continuation in self._continuations.values():
             continuation.cancel.set()
+        self._prefill_cancel.set()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
         backend, self._backend = self._backend, None

@@ -42,6 +42,7 @@ class FakeBackend:
         messages: the chat messages of every ``chat`` call.
         cancelled: how many generations stopped early because the cancel flag was set.
         finished: how many generations ran to the end of their script.
+        prefilled: every prompt :meth:`prefill` evaluated.
     """
 
     def __init__(
@@ -61,6 +62,8 @@ class FakeBackend:
         self.messages: list[list[ChatMessage]] = []
         self.cancelled = 0
         self.finished = 0
+        #: Prompts :meth:`prefill` was asked to evaluate ahead of a request.
+        self.prefilled: list[str] = []
         self._lock = threading.Lock()
         self.record = Path(record) if record else None
 
@@ -103,6 +106,18 @@ class FakeBackend:
             self.requests.append(request)
             text = self._queue.popleft() if self._queue else self.default
         return self._stream(text, request, cancel)
+
+    def prefill(self, prompt: str, cancel: CancelToken) -> int:
+        """Record a prefill (``prefilled``, and a ``{"prefill": ...}`` line in the record file);
+        returns the prompt's pseudo-token count, 0 when ``cancel`` is set."""
+        if cancel.is_set():
+            return 0
+        with self._lock:
+            self.prefilled.append(prompt)
+        if self.record is not None:
+            with self.record.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"prefill": prompt[-200:]}) + "\n")
+        return len(self.tokenize(prompt))
 
     def chat(
         self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken

@@ -17,6 +17,7 @@ import codecs
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +101,8 @@ class LlamaCppBackend:
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendError(f"llama.cpp could not load {model_path}: {exc}") from exc
         self._lock = threading.Lock()
+        #: The last completion prompt: ``(tokens, tokens already cached, prefill ms)``.
+        self.last_prompt: tuple[int, int, float] = (0, 0, 0.0)
         self.model_path = model_path
         self._capabilities = self._read_capabilities()
 
@@ -159,14 +162,20 @@ class LlamaCppBackend:
         with self._lock:
             return self._fill(tokens, cancel)
 
-    def _fill(self, tokens: list[int], cancel: CancelToken) -> int:
-        """Evaluate ``tokens`` after the cached prefix, chunk by chunk (caller holds the lock)."""
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """How many leading ``tokens`` the KV cache holds (caller holds the lock)."""
         llm = self._llm
         cached = 0
         for have, want in zip(llm.input_ids[: llm.n_tokens], tokens):
             if have != want:
                 break
             cached += 1
+        return cached
+
+    def _fill(self, tokens: list[int], cancel: CancelToken) -> int:
+        """Evaluate ``tokens`` after the cached prefix, chunk by chunk (caller holds the lock)."""
+        llm = self._llm
+        cached = self._cached_prefix(tokens)
         try:
             if cached < llm.n_tokens:
                 llm.n_tokens = cached  # ``eval`` drops the cache after n_tokens first
@@ -185,7 +194,10 @@ class LlamaCppBackend:
                 return
             # All but the last prompt token, cancellable; ``generate`` then evaluates the last
             # one (refreshing the logits) after its own prefix match.
+            began, before = time.perf_counter(), self._cached_prefix(tokens)
             self._fill(tokens[:-1], cancel)
+            self.last_prompt = (len(tokens), before, (time.perf_counter() - began) * 1000)
+            log.debug("prompt: %d tokens, %d cached, %d evaluated in %.0f ms", len(tokens), before, len(tokens) - 1 - before, self.last_prompt[2])
             if cancel.is_set():
                 return
             decoder = codecs.getincrementaldecoder("utf-8")("replace")

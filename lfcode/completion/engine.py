@@ -167,6 +167,21 @@ def _comment_only(text: str, comment: str | None) -> bool:
     return bool(comment) and all(not ln.strip() or ln.strip().startswith(comment) for ln in text.split("\n"))
 
 
+def prompt_for(
+    backend: Backend, source: CompletionInput, options: CompletionOptions | None = None, context: ContextSources | None = None
+) -> str:
+    """The prompt :func:`complete` would send for ``source`` (to evaluate it into the model's KV
+    cache ahead of the request: :meth:`lfcode.session.Session.prefill`)."""
+    options = options or CompletionOptions()
+    spec = language_for(source.path, source.language_id)
+    tree = SyntaxDocument(source.text, source.offset, spec, source.tree).syntax_tree()
+    prompt = build_prompt(
+        backend, source.prefix, source.suffix, options.context_tokens, options.fim_template, source.path,
+        language=spec.name if spec else None, tree=tree, sources=context,
+    )
+    return prompt.text
+
+
 def complete(
     backend: Backend,
     source: CompletionInput,

@@ -50,6 +50,43 @@ async def suggest(
     return source, result.items
 
 
+#: Custom notification from lfcode's editor clients: the cursor of the active editor rests at
+#: ``position`` of ``textDocument`` (a document was opened or focused, the user entered insert
+#: mode, or the cursor moved and stayed). Params: LSP ``TextDocumentPositionParams``.
+CURSOR_NOTIFICATION = "lfcode/cursor"
+
+
+def _field(params: object, name: str) -> object:
+    return params.get(name) if isinstance(params, dict) else getattr(params, name, None)
+
+
+async def prefill_at(ls: LfcodeServer, params: object) -> None:
+    """Prefill the model's KV cache with the prompt of a request at the cursor in ``params``
+    (:meth:`lfcode.session.Session.prefill`); odd params or a document that is not open do
+    nothing."""
+    try:
+        uri = str(_field(_field(params, "textDocument"), "uri"))
+        where = _field(params, "position")
+        position = types.Position(line=int(_field(where, "line")), character=int(_field(where, "character")))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        log.info("ignored %s with odd params", CURSOR_NOTIFICATION)
+        return
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if doc is None:
+        return
+    try:
+        source = completion_input(doc, position)
+    except (UnsupportedDocument, ValueError) as exc:
+        log.info("%s", exc)
+        return
+    await parsed(ls, uri)
+    snapshot = ls.session.workspace.documents.get(uri)
+    if snapshot is not None and snapshot.text == source.text and snapshot.tree is not None:
+        source.tree = snapshot.tree.copy()
+    cached = await ls.session.prefill(source)
+    log.debug("prefilled %d prompt tokens at %s:%d", cached, uri, position.line + 1)
+
+
 def register(server: LfcodeServer) -> None:
     """Register inline completion (with its options, so it is advertised) and completion."""
 
@@ -65,3 +102,7 @@ def register(server: LfcodeServer) -> None:
         if source is None:
             return types.CompletionList(is_incomplete=True, items=[])
         return completion_items(texts, source, params.position)
+
+    @server.feature(CURSOR_NOTIFICATION)
+    async def cursor(ls: LfcodeServer, params: object) -> None:
+        await prefill_at(ls, params)

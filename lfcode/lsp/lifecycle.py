@@ -58,6 +58,7 @@ def register(server: LfcodeServer) -> None:
     def initialize(ls: LfcodeServer, params: types.InitializeParams) -> None:
         ls.configure(_root(params), params.initialization_options)
         logging.getLogger("lfcode").setLevel(ls.settings.log_level.upper())
+        ls.session.start_loading()  # loading overlaps the rest of the handshake (cold start)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: LfcodeServer, params: types.InitializedParams) -> None:

@@ -78,7 +78,8 @@ async def test_cancel_request_stops_a_slow_generation(tmp_path: Path) -> None:
     # once and is recorded, which tells the test that the server is inside this request's
     # generations, and that the slow one is the next.
     script = write_fake_script(tmp_path / "fake.json", ["", slow], delay_ms=100)
-    env = server_env(tmp_path, backend="fake", fake_script=str(script))
+    # No time budget in the way: only the cancel may stop this generation.
+    env = server_env(tmp_path, backend="fake", fake_script=str(script), max_latency_ms="60000", first_latency_ms="60000")
     doc = tmp_path / "slow.py"
     doc.write_text("value = \n")
     async with generation_records(script) as next_record, lsp_session(env) as (lsp, _):
@@ -110,7 +111,9 @@ async def test_newer_request_on_same_document_cancels_the_older(tmp_path: Path) 
     slow = " ".join(f"word{i}" for i in range(200))
     # As above: the older request's first (empty) answer is recorded at once, its slow one is next.
     script = write_fake_script(tmp_path / "fake.json", ["", slow, "fast\n"], delay_ms=100)
-    env = server_env(tmp_path, backend="fake", fake_script=str(script), debounce_ms="0")
+    env = server_env(
+        tmp_path, backend="fake", fake_script=str(script), debounce_ms="0", max_latency_ms="60000", first_latency_ms="60000"
+    )
     doc = tmp_path / "two.py"
     doc.write_text("value = \n")
     async with generation_records(script) as next_record, lsp_session(env) as (lsp, _):
@@ -144,3 +147,18 @@ async def test_completion_fallback_for_clients_without_inline_completion(tmp_pat
     assert item.text_edit.new_text == "return total"
     assert item.text_edit.range.start == types.Position(line=1, character=4)
     assert item.text_edit.range.end == types.Position(line=1, character=7)
+
+
+async def test_the_cursor_notification_prefills_the_prompt_of_the_next_request(tmp_path: Path) -> None:
+    script = write_fake_script(tmp_path / "fake.json", ["return a + b\n"])
+    env = server_env(tmp_path, backend="fake", fake_script=str(script), debounce_ms="0")
+    doc = tmp_path / "add.py"
+    doc.write_text("def add(a, b):\n    \n")
+    async with generation_records(script) as next_record, lsp_session(env) as (lsp, _):
+        uri = open_document(lsp, doc)
+        lsp.protocol.notify("lfcode/cursor", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4}})
+        prefilled = await next_record()
+        answer = await lsp.text_document_inline_completion_async(inline_params(uri, 1, 4, automatic=True))
+        generated = await next_record()
+    assert [item.insert_text for item in answer.items] == ["return a + b"]
+    assert prefilled["prefill"] == generated["prompt"]

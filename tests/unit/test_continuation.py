@@ -142,3 +142,36 @@ async def test_an_edit_off_the_suggestion_stops_the_decoding() -> None:
     finally:
         backend.gate.set()
         await session.close()
+
+
+async def test_prefill_evaluates_the_prompt_the_request_will_send() -> None:
+    backend = FakeBackend([BLOCK])
+    session = Session(Settings(backend="fake"), lambda _settings: backend)
+    try:
+        assert await session.prefill(source()) > 0  # waits for the model to load
+        await session.complete("file:///m.py", source(), automatic=True)
+        assert backend.prefilled == [backend.requests[0].prompt]
+    finally:
+        await session.close()
+
+
+async def test_a_request_cancels_a_queued_prefill() -> None:
+    backend = FakeBackend([BLOCK])
+    session = Session(Settings(backend="fake"), lambda _settings: backend)
+    try:
+        pending = session.prefill(source())
+        await session.complete("file:///m.py", source(), automatic=False)
+        assert await pending == 0 and backend.prefilled == []
+    finally:
+        await session.close()
+
+
+async def test_a_backend_that_cannot_prefill_is_left_alone() -> None:
+    class NoPrefill(FakeBackend):
+        prefill = None
+
+    session = Session(Settings(backend="fake"), lambda _settings: NoPrefill([BLOCK]))
+    try:
+        assert await session.prefill(source()) == 0
+    finally:
+        await session.close()

@@ -27,6 +27,7 @@ import {
   defaultArguments,
   progressTitle,
 } from "./commands";
+import { CURSOR_DEBOUNCE_MS, CURSOR_NOTIFICATION, CursorParams, Debouncer, cursorParams } from "./cursor";
 import { documentSelector } from "./languages";
 import { lspInlineTriggerKind } from "./inlineCompletion";
 import {
@@ -71,6 +72,8 @@ class LfcodeExtension implements vscode.Disposable {
   private lifecycle: Promise<void> = Promise.resolve();
   /** The "not found" notification is shown once, until the server settings change. */
   private notFoundShown = false;
+  /** Sends `lfcode/cursor` once the cursor rests (the server prefills its prompt there). */
+  private readonly cursor = new Debouncer<CursorParams>(CURSOR_DEBOUNCE_MS, (params) => this.sendCursor(params));
 
   constructor(context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel("lfcode");
@@ -85,7 +88,27 @@ class LfcodeExtension implements vscode.Disposable {
       vscode.commands.registerCommand("lfcode.reviewChanges", () => this.reviewChanges()),
       vscode.commands.registerCommand(RESTART_COMMAND, () => this.restart()),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+      vscode.window.onDidChangeActiveTextEditor((editor) => this.cursorMoved(editor)),
+      vscode.window.onDidChangeTextEditorSelection((event) => this.cursorMoved(event.textEditor)),
+      { dispose: () => this.cursor.dispose() },
     );
+  }
+
+  // ---- cursor ---------------------------------------------------------------------------------
+
+  private cursorMoved(editor: vscode.TextEditor | undefined): void {
+    if (editor === undefined || vscode.languages.match(documentSelector(), editor.document) === 0) {
+      return;
+    }
+    const position = editor.selection.active;
+    this.cursor.push(cursorParams(editor.document.uri.toString(), position.line, position.character));
+  }
+
+  private sendCursor(params: CursorParams): void {
+    const client = this.client;
+    if (client !== undefined && client.isRunning()) {
+      void client.sendNotification(CURSOR_NOTIFICATION, params).catch(() => undefined);
+    }
   }
 
   // ---- settings -------------------------------------------------------------------------------

@@ -247,8 +247,26 @@ local function enable_completion_items(client, bufnr, cfg)
   })
 end
 
+--- Tell the server where the cursor rests (`lfcode/cursor`, LSP TextDocumentPositionParams) when
+--- the user enters insert mode or the buffer is entered: it evaluates the prompt of a completion
+--- there into the model's cache while the user reads, so the first suggestion is quick.
+local function notify_cursor(client, bufnr)
+  if vim.api.nvim_get_current_buf() ~= bufnr or client:is_stopped() then
+    return
+  end
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding or "utf-16")
+  client:notify("lfcode/cursor", params)
+end
+
 local function on_attach(client, bufnr)
   local cfg = config()
+  vim.api.nvim_create_autocmd({ "InsertEnter", "BufEnter" }, {
+    buffer = bufnr,
+    group = vim.api.nvim_create_augroup("lfcode.cursor." .. bufnr, { clear = true }),
+    callback = function()
+      notify_cursor(client, bufnr)
+    end,
+  })
   if cfg.inline_completion and M.has_inline_completion() then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     map_inline_keys(bufnr, cfg.keymaps or {})

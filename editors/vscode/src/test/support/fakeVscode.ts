@@ -248,6 +248,7 @@ export function createFakeVscode(state: FakeState): any {
       },
       tabGroups: { all: [], onDidChangeTabs: () => ({ dispose() {} }) },
       onDidChangeActiveTextEditor: () => ({ dispose() {} }),
+      onDidChangeTextEditorSelection: () => ({ dispose() {} }),
       createOutputChannel: () => output,
       createStatusBarItem() {
         const item = {
