@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from lfcode.backends import Backend, BackendError, make_backend, remote_host
 from lfcode.backends.registry import reload_keys
 from lfcode.completion.continuation import Continuation, Wait
+from lfcode.completion.debounce import AdaptiveDebounce
 from lfcode.completion.engine import CompletionInput, CompletionOptions, CompletionResult, complete, prompt_for
 from lfcode.context.workspace import Workspace
 from lfcode.settings import Settings
@@ -97,6 +98,7 @@ class Session:
         self._answered: set[str] = set()
         #: Cancels the running or queued prefill; every completion request sets it.
         self._prefill_cancel = threading.Event()
+        self.debounce = AdaptiveDebounce()
         self.model = ModelState()
         self.workspace = Workspace()
 
@@ -148,7 +150,7 @@ class Session:
         return True
 
     async def complete(
-        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float = 0, automatic: bool = False
+        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float | None = 0, automatic: bool = False
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
@@ -161,7 +163,8 @@ class Session:
         Typed-ahead reuse: when the user typed the start of the suggestion last answered for
         ``key`` (and nothing after the cursor changed), the rest of it is the answer, without
         calling the model. ``delay_ms`` debounces: the call waits that long first and gives up
-        if a newer call with the same ``key`` arrived meanwhile. A newer call cancels this one;
+        if a newer call with the same ``key`` arrived meanwhile; ``None`` waits the setting
+        ``debounce_ms``, or when that is unset, the :class:`AdaptiveDebounce` delay. A newer call cancels this one;
         cancelling the awaiting task stops the generation within one token. Raises
         ``asyncio.CancelledError`` when cancelled and :class:`BackendError` when the model
         fails mid-generation.
@@ -185,6 +188,9 @@ class Session:
             return CompletionResult(items=rest[:n], reused=True)
         cancel = threading.Event()
         self._inflight[key] = cancel
+        if delay_ms is None:
+            fixed = self.settings.debounce_ms
+            delay_ms = fixed if fixed is not None else self.debounce.delay_ms(source.prefix, source.suffix)
         try:
             if delay_ms > 0:
                 await asyncio.sleep(delay_ms / 1000)
@@ -193,10 +199,13 @@ class Session:
                 return CompletionResult(cancelled=cancel.is_set())
             options = CompletionOptions.from_settings(self.settings, n)
             options.deadline, options.extra_calls = deadline, not automatic
+            asked = time.monotonic()
             if automatic and n == 1:
                 result = await self._complete_streaming(key, source, options, cancel, backend)
             else:
                 result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
+            if not result.cancelled:
+                self.debounce.response((time.monotonic() - asked) * 1000)
             if result.items:
                 self._shown[key] = Shown(source.prefix, source.suffix, list(result.items))
                 self._answered.add(key)
@@ -305,8 +314,9 @@ class Session:
         return asyncio.ensure_future(run())
 
     def edited(self, key: str, text: str) -> None:
-        """The document ``key`` changed to ``text``: stop its continuation unless the edit typed
-        along with it."""
+        """The document ``key`` changed to ``text`` (a keystroke for the debounce): stop its
+        continuation unless the edit typed along with it."""
+        self.debounce.keystroke(time.monotonic())
         continuation = self._continuations.get(key)
         if continuation is not None and not continuation.follows(text):
             continuation.stop()

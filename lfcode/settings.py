@@ -56,7 +56,10 @@ class Settings(BaseModel):
     max_tokens: int = Field(128, ge=1, le=4096, description="longest completion, tokens")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     context_tokens: int = Field(1024, ge=64, le=131072, description="prompt budget, tokens")
-    debounce_ms: int = Field(150, ge=0, le=5000, description="wait before automatic requests, ms")
+    debounce_ms: int | None = Field(
+        None, ge=0, le=5000,
+        description="fixed wait before automatic requests, ms; None adapts it to the typing rhythm and the model's speed",
+    )
     max_latency_ms: int = Field(
         1000, ge=50, le=60000, description="time budget of a completion request, keystroke to answer, ms"
     )
@@ -150,7 +153,7 @@ def env_config(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-_NULLABLE = {"n_threads", "fim_template", "fake_script", "fake_record"}
+_NULLABLE = {"n_threads", "debounce_ms", "fim_template", "fake_script", "fake_record"}
 
 
 class SettingsLayers:

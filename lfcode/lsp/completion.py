@@ -41,7 +41,7 @@ async def suggest(
     # The incremental tree of this very text, and the ring-buffer picks at the cursor (the step
     # `lfcode complete` takes too).
     source = service.prepare(ls.session.workspace, uri, source, position.line)
-    delay = ls.settings.debounce_ms if debounce else 0
+    delay = None if debounce else 0  # automatic: the setting, or the adaptive debounce
     try:
         result = await ls.session.complete(uri, source, n=n, delay_ms=delay, automatic=debounce)
     except LfcodeError as exc:  # BackendError, FimError (an unknown ``fim_template``)

@@ -175,3 +175,21 @@ async def test_a_backend_that_cannot_prefill_is_left_alone() -> None:
         assert await session.prefill(source()) == 0
     finally:
         await session.close()
+
+
+def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
+    from lfcode.completion.debounce import BASE_MS, DELAY_MAX_MS, RATE_MAX, RATE_MIN, WINDOW_MIN, AdaptiveDebounce
+
+    debounce = AdaptiveDebounce()
+    mid_word = debounce.delay_ms("x = valu", "e\n")
+    assert mid_word == RATE_MAX * BASE_MS  # no context hint, no response time measured yet
+    assert debounce.delay_ms("x = ", "") == RATE_MIN * BASE_MS  # every hint: the shortest wait
+    for n in range(WINDOW_MIN + 1):  # a fast typist: 120 ms between keys
+        debounce.keystroke(n * 0.120)
+    debounce.keystroke(100.0)  # a pause is not a typing interval
+    assert abs(debounce.base_ms - 120) < 1e-6
+    debounce.response(300)
+    assert debounce.delay_ms("x = valu", "e\n") == RATE_MAX * 120 - 300
+    debounce.response(5000)
+    assert debounce.delay_ms("x = valu", "e\n") == 0  # a slow model: ask at once
+    assert AdaptiveDebounce().delay_ms("a", "b") <= DELAY_MAX_MS

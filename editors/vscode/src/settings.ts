@@ -41,7 +41,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { vscodeKey: "maxTokens", serverKey: "max_tokens", type: "integer", default: 128 },
   { vscodeKey: "temperature", serverKey: "temperature", type: "number", default: 0 },
   { vscodeKey: "contextTokens", serverKey: "context_tokens", type: "integer", default: 1024 },
-  { vscodeKey: "debounceMs", serverKey: "debounce_ms", type: "integer", default: 150 },
+  { vscodeKey: "debounceMs", serverKey: "debounce_ms", type: "integer", default: null },
   {
     vscodeKey: "logLevel",
     serverKey: "log_level",
