@@ -184,7 +184,7 @@ def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
     mid_word = debounce.delay_ms("x = valu", "e\n")
     assert mid_word == RATE_MAX * BASE_MS  # no context hint, no response time measured yet
     assert debounce.delay_ms("x = ", "") == RATE_MIN * BASE_MS  # every hint: the shortest wait
-    for n in range(WINDOW_MIN + 1):  # a fast typist: 120 ms between keys
+    for n in range(WINDOW_MIN + 2):  # a fast typist: 120 ms between keys
         debounce.keystroke(n * 0.120)
     debounce.keystroke(100.0)  # a pause is not a typing interval
     assert abs(debounce.base_ms - 120) < 1e-6
