@@ -189,7 +189,7 @@ def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
     debounce.keystroke(100.0)  # a pause is not a typing interval
     assert abs(debounce.base_ms - 120) < 1e-6
     debounce.response(300)
-    assert debounce.delay_ms("x = valu", "e\n") == RATE_MAX * 120 - 300
+    assert debounce.delay_ms("x = valu", "e\n") == pytest.approx(RATE_MAX * 120 - 300)
     debounce.response(5000)
     assert debounce.delay_ms("x = valu", "e\n") == 0  # a slow model: ask at once
     assert AdaptiveDebounce().delay_ms("a", "b") <= DELAY_MAX_MS
