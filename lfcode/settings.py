@@ -83,13 +83,18 @@ class Settings(BaseModel):
         return value.lower() if isinstance(value, str) else value
 
     def resolved_threads(self) -> int:
-        """``n_threads``, or the number of usable CPU cores when it is unset."""
+        """``n_threads``, or the number of physical CPU cores this process may use when it is
+        unset (decoding is memory-bound: a second hardware thread of a core only competes)."""
         if self.n_threads:
             return self.n_threads
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not Linux
-            return max(1, os.cpu_count() or 1)
+        return physical_cores()
+
+    def resolved_batch_threads(self) -> int:
+        """Threads for prompt evaluation (compute-bound): ``n_threads`` when set, else every
+        logical CPU this process may use."""
+        if self.n_threads:
+            return self.n_threads
+        return len(_usable_cpus())
 
 
 class SettingsProblem(BaseModel):
@@ -250,3 +255,25 @@ def load_settings(
     result = SettingsLayers(layers, untrusted)
     result.problems[:0] = problems
     return result
+
+
+def _usable_cpus() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0)) or {0}
+    except AttributeError:  # pragma: no cover - not Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may use: logical CPUs that are hyper-thread
+    siblings (Linux ``/sys/devices/system/cpu/cpuN/topology/thread_siblings_list``) count once.
+    Falls back to the logical count when the topology is not readable."""
+    usable = _usable_cpus()
+    cores: set[str] = set()
+    for cpu in usable:
+        try:
+            with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list", encoding="ascii") as handle:
+                cores.add(handle.read().strip())
+        except OSError:
+            return len(usable)
+    return max(1, len(cores))

@@ -75,13 +75,14 @@ class LlamaCppBackend:
     Args:
         model_path: the GGUF file.
         n_ctx: context window in tokens (capped at the model's training context).
-        n_threads: CPU threads for decoding and prompt processing.
+        n_threads: CPU threads for decoding (one token at a time).
+        n_threads_batch: CPU threads for prompt evaluation (``n_threads`` when ``None``).
 
     Raises:
         BackendError: the file is missing or corrupt, or llama.cpp cannot load it.
     """
 
-    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 1) -> None:
+    def __init__(self, model_path: Path, n_ctx: int = 4096, n_threads: int = 1, n_threads_batch: int | None = None) -> None:
         check_gguf_file(model_path)
         try:
             import llama_cpp
@@ -94,7 +95,7 @@ class LlamaCppBackend:
                 model_path=str(model_path),
                 n_ctx=n_ctx,
                 n_threads=n_threads,
-                n_threads_batch=n_threads,
+                n_threads_batch=n_threads_batch or n_threads,
                 n_batch=512,
                 verbose=False,
             )

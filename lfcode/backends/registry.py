@@ -55,7 +55,10 @@ def _llama_cpp(settings: Settings) -> Backend:
     from lfcode.backends import model_path
     from lfcode.backends.llama_cpp import LlamaCppBackend
 
-    return LlamaCppBackend(model_path(settings), n_ctx=settings.n_ctx, n_threads=settings.resolved_threads())
+    return LlamaCppBackend(
+        model_path(settings), n_ctx=settings.n_ctx, n_threads=settings.resolved_threads(),
+        n_threads_batch=settings.resolved_batch_threads(),
+    )
 
 
 def _openai(settings: Settings) -> Backend:

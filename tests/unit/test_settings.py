@@ -99,3 +99,22 @@ def test_machine_level_keys_come_from_user_config_environment_and_editor(tmp_pat
     assert layers.settings.sandbox == "off"
     edited = layers.with_layer("initializationOptions", {"model": "/models/coder.gguf"})
     assert edited.settings.model == "/models/coder.gguf" and edited.problems == []
+
+
+def test_threads_default_to_physical_cores_and_batch_threads_to_logical_ones(monkeypatch) -> None:
+    import io
+
+    from lfcode import settings as module
+
+    siblings = {0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"}  # two cores with two hardware threads each
+    monkeypatch.setattr(module, "_usable_cpus", lambda: {0, 1, 2, 3})
+
+    def fake_open(path, *args, **kwargs):
+        cpu = int(str(path).split("/cpu")[-1].split("/")[0])
+        return io.StringIO(siblings[cpu] + "\n")
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    s = module.Settings()
+    assert (s.resolved_threads(), s.resolved_batch_threads()) == (2, 4)
+    pinned = module.Settings(n_threads=3)
+    assert (pinned.resolved_threads(), pinned.resolved_batch_threads()) == (3, 3)
