@@ -4,9 +4,12 @@ The replay models a user who opens a file, reads it for ``--pause-ms`` (2 s), th
 by line from line ``--start``: after each typed line, a completion is asked at the start of the
 next one. The three paths see the same files, positions and idle time:
 
-1. **lfcode serve** over LSP stdio (pygls client): ``didOpen``, the pause, then per line an
-   incremental ``didChange`` and a ``textDocument/inlineCompletion`` (Automatic trigger,
-   ``debounce_ms`` 0). Timed from sending the request to its answer.
+1. **lfcode serve** over LSP stdio (pygls client): ``didOpen`` and ``lfcode/cursor`` at the
+   line where typing starts (what lfcode's VS Code and Neovim clients send when the cursor
+   rests), the pause, then per line an incremental ``didChange`` and a
+   ``textDocument/inlineCompletion`` (Automatic trigger, ``debounce_ms`` 0: the adaptive debounce
+   is a client-side wait the other paths do not have). Timed from sending the request to its
+   answer.
 2. **llama-server** (built by ``benchmarks/build_llama_server.sh`` from the llama.cpp vendored in
    the llama-cpp-python sdist), the way llama.vim drives it. llama.vim posts ``input_prefix`` /
    ``input_suffix`` to ``/infill``, which needs FIM tokens; the embedded model (Gemma 3 270M) has
@@ -184,6 +187,9 @@ class Lfcode:
         for path in files:
             lines = path.read_text().splitlines(keepends=True)
             uri = self.open(path, "".join(lines[:start]))
+            # Where the cursor rests, as lfcode's VS Code and Neovim clients say it (lfcode/cursor);
+            # the server prefills the prompt there during the pause.
+            self.client.protocol.notify("lfcode/cursor", {"textDocument": {"uri": uri}, "position": {"line": start, "character": 0}})
             await asyncio.sleep(pause_ms / 1000)
             for line in positions[path]:
                 if line > start:  # type the previous line, then stand at the start of the new one
