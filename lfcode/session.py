@@ -264,6 +264,9 @@ class Session:
 
         job.add_done_callback(finished)
         while not job.done():
+            if continuation.done:  # stopped: wait for the engine to return
+                await asyncio.wait({job})
+                break
             news = asyncio.ensure_future(continuation.changed(max(0.0, (options.deadline or 0) - time.monotonic()) + 5))
             try:
                 await asyncio.wait({job, news}, return_when=asyncio.FIRST_COMPLETED)
