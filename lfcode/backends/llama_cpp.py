@@ -31,6 +31,8 @@ GGUF_MAGIC = b"GGUF"
 #: Tokens evaluated per ``llama_decode`` call when filling the KV cache; the cancel flag is
 #: checked between chunks.
 PREFILL_CHUNK = 64
+#: llama.cpp's batch (and micro-batch) size, tokens.
+PREFILL_BATCH = 128
 _log_callback = None
 
 
@@ -96,7 +98,11 @@ class LlamaCppBackend:
                 n_ctx=n_ctx,
                 n_threads=n_threads,
                 n_threads_batch=n_threads_batch or n_threads,
-                n_batch=512,
+                # Prompts are evaluated in PREFILL_CHUNK pieces: a 128-token batch costs no speed
+                # (measured: 64-token chunks evaluate as fast as 512-token ones on 2 cores) and
+                # keeps llama.cpp's compute buffer, hence the server's memory, small.
+                n_batch=PREFILL_BATCH,
+                n_ubatch=PREFILL_BATCH,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
