@@ -150,16 +150,18 @@ class Session:
         return True
 
     async def complete(
-        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float | None = 0, automatic: bool = False
+        self, key: str, source: CompletionInput, n: int = 1, delay_ms: float | None = 0, automatic: bool = False,
+        stream: bool = True,
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
         The request's time budget (ms) starts now: ``first_latency_ms`` for the first request on
         ``key``, else ``max_latency_ms``; decoding stops at its end (see
         :class:`~lfcode.completion.engine.CompletionOptions`). ``automatic`` requests make one
-        model call at most, and at a line start they are answered with the block's first line
-        as soon as it is decoded while the block goes on decoding (:attr:`_continuations`);
-        a later request that typed along with it is answered from it (``result.reused``).
+        model call at most, and (with ``stream``; the ``textDocument/completion`` fallback wants
+        whole blocks) at a line start they are answered with the block's first line as soon as
+        it is decoded while the block goes on decoding (:attr:`_continuations`); a later
+        request that typed along with it is answered from it (``result.reused``).
         Typed-ahead reuse: when the user typed the start of the suggestion last answered for
         ``key`` (and nothing after the cursor changed), the rest of it is the answer, without
         calling the model. ``delay_ms`` debounces: the call waits that long first and gives up
@@ -173,7 +175,7 @@ class Session:
         self._prefill_cancel.set()
         budget_ms = self.settings.max_latency_ms if key in self._answered else self.settings.first_latency_ms
         deadline = began + budget_ms / 1000
-        if n == 1:
+        if n == 1 and stream:
             served = await self._from_continuation(key, source, deadline)
             if served is not None:
                 self._answered.add(key)
@@ -200,7 +202,7 @@ class Session:
             options = CompletionOptions.from_settings(self.settings, n)
             options.deadline, options.extra_calls = deadline, not automatic
             asked = time.monotonic()
-            if automatic and n == 1:
+            if automatic and stream and n == 1:
                 result = await self._complete_streaming(key, source, options, cancel, backend)
             else:
                 result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())

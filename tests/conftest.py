@@ -38,12 +38,14 @@ def record_path(script: Path) -> Path:
     return Path(script).with_suffix(".record.jsonl")
 
 
-def read_record(script: Path) -> list[dict]:
-    """The generations a fake-backend server recorded."""
+def read_record(script: Path, prefills: bool = False) -> list[dict]:
+    """The generations a fake-backend server recorded (with ``prefills``, the prompts it was
+    asked to prefill instead: ``{"prefill": ...}`` lines)."""
     record = record_path(script)
     if not record.exists():
         return []
-    return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return [line for line in lines if ("prefill" in line) == prefills]
 
 
 #: Python code that logs to ``{log}`` and refuses every Internet socket, connect and name lookup

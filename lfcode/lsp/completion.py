@@ -21,9 +21,12 @@ INVOKED_ITEMS = 3
 
 
 async def suggest(
-    ls: LfcodeServer, uri: str, position: types.Position, n: int, debounce: bool
+    ls: LfcodeServer, uri: str, position: types.Position, n: int, debounce: bool, stream: bool = True
 ) -> tuple[CompletionInput | None, list[str]]:
     """Run the completion for ``uri`` at ``position``; errors become a message and no items.
+
+    ``debounce`` marks an automatic request; ``stream`` lets it answer a block's first line
+    first (see :meth:`lfcode.session.Session.complete`).
 
     Documents that are not open (pygls would read them from disk: ``file:///dev/zero``), binary or
     over :data:`~lfcode.lsp.convert.MAX_DOCUMENT_CHARS` answer at once with no items.
@@ -43,7 +46,7 @@ async def suggest(
     source = service.prepare(ls.session.workspace, uri, source, position.line)
     delay = None if debounce else 0  # automatic: the setting, or the adaptive debounce
     try:
-        result = await ls.session.complete(uri, source, n=n, delay_ms=delay, automatic=debounce)
+        result = await ls.session.complete(uri, source, n=n, delay_ms=delay, automatic=debounce, stream=stream)
     except LfcodeError as exc:  # BackendError, FimError (an unknown ``fim_template``)
         ls.show_error(f"completion failed: {exc}")
         return source, []
@@ -98,7 +101,8 @@ def register(server: LfcodeServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "(", " "]))
     async def completion(ls: LfcodeServer, params: types.CompletionParams) -> types.CompletionList:
-        source, texts = await suggest(ls, params.text_document.uri, params.position, 1, True)
+        # Whole blocks: Neovim's completion-item fallback adds a block's other lines on accept.
+        source, texts = await suggest(ls, params.text_document.uri, params.position, 1, True, stream=False)
         if source is None:
             return types.CompletionList(is_incomplete=True, items=[])
         return completion_items(texts, source, params.position)

@@ -137,6 +137,21 @@ def test_tab_without_a_suggestion_inserts_a_tab(tmp_path: Path, start_nvim: Star
     assert nvim.lines()[1] == "        x"  # <Tab> kept its meaning: one more indent level
 
 
+def test_entering_insert_mode_tells_the_server_where_the_cursor_rests(tmp_path: Path, start_nvim: StartNvim) -> None:
+    env, script = fake_env(tmp_path, responses=["return a + b\n"])
+    root = project(tmp_path, {"add.py": ADD_SOURCE})
+    nvim = start_nvim(env, root)
+    nvim.setup(inline_completion=False, completion={"autotrigger": False})  # no request: only the notification
+    nvim.command(f"edit {root / 'add.py'}")
+    nvim.wait_attached()
+    nvim.command("normal! 2G")
+    nvim.input("A")
+    prefilled = nvim.wait_until(lambda: read_record(script, prefills=True), 30, "the prefill of the prompt at the cursor")
+    assert prefilled[-1]["prefill"].endswith("def add(a, b):\n    ")
+    assert read_record(script) == [], "entering insert mode asked for no completion"
+    nvim.input("<Esc>")
+
+
 def test_completion_items_when_inline_completion_is_off(tmp_path: Path, start_nvim: StartNvim) -> None:
     """The fallback of Neovim < 0.12 (vim.lsp.completion), forced here with inline_completion = false."""
     env, _ = fake_env(tmp_path, responses=["total = a + b\n    return total\n"])
