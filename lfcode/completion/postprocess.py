@@ -1,6 +1,6 @@
 """Syntax-aware cleaning of a raw model answer before the user sees it.
 
-Rules, in order (each has golden cases under ``tests/unit/golden/``):
+Rules, in order (each has golden cases under ``tests/unit/completion/golden/``):
 
 1. **shape** — cut to the :class:`~lfcode.completion.stopping.CompletionShape` chosen from the syntax at
    the cursor (one line mid-expression; a block on an empty line, stopping when the enclosing

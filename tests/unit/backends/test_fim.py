@@ -20,7 +20,7 @@ from lfcode.backends.fim import (
 try:
     from tests.tinygguf import FAMILIES, family_special_tokens, write_tiny_gguf
 except ImportError:  # tests/ is not a package on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from tinygguf import FAMILIES, family_special_tokens, write_tiny_gguf
 
 PRE = "def f(x):\n    return "

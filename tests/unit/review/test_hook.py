@@ -16,7 +16,7 @@ import pytest
 
 from lfcode.review.diff import ReviewError
 from lfcode.review.hook import CHAINED_NAME, MARKER, hook_path, install_hook, uninstall_hook
-from tests.unit.gitutil import commit, isolated_git, make_repo  # noqa: F401
+from tests.unit.review.gitutil import commit, isolated_git, make_repo  # noqa: F401
 
 OLD_HOOK = """#!/bin/sh
 echo "old hook $*" >> "{log}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from lfcode.review.findings import CATEGORIES, Finding
 from lfcode.review.model import ReviewResult
 from lfcode.review.report_sarif import to_sarif
+from tests.conftest import ROOT
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
+SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 
 
 def validate(log: dict) -> None:

@@ -18,7 +18,7 @@ from lfcode.review.diff import ReviewError
 from lfcode.review.findings import CATEGORIES, Finding
 from lfcode.review.model import MODEL, ReviewOptions
 from lfcode.review.report_sarif import to_sarif
-from tests.unit.gitutil import commit, isolated_git, make_repo, write  # noqa: F401
+from tests.unit.review.gitutil import commit, isolated_git, make_repo, write  # noqa: F401
 
 
 class LineCounter:

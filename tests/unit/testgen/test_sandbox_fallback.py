@@ -74,6 +74,9 @@ def test_cli_offers_parse_checked_tests_marked_not_run(tmp_path: Path, no_sandbo
     assert no_sandbox == []
 
 
+# Runs the generated test for real with a second pytest process (which loads every pytest plugin
+# of this venv, about 2 s), like the sandboxed runs of test_verify.py: the slow tier.
+@pytest.mark.model
 def test_sandbox_off_runs_unsandboxed_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(sandboxing, "sandbox_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-off")

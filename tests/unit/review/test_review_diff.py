@@ -9,7 +9,7 @@ import pytest
 
 from lfcode.review.diff import DiffSpec, ReviewError, collect_diff, is_excluded, read_new_source
 from lfcode.review.hunks import parse_hunks, split_hunk
-from tests.unit.gitutil import commit, isolated_git, make_repo, numbered, write  # noqa: F401
+from tests.unit.review.gitutil import commit, isolated_git, make_repo, numbered, write  # noqa: F401
 
 
 def by_path(result) -> dict:

@@ -29,7 +29,7 @@ from lfcode.review.findings import (
 from lfcode.review.hunks import parse_hunks
 from lfcode.review.model import ReviewIncomplete, ReviewOptions, load_template, render_hunk, review
 from lfcode.review.report_text import progress, render_json, render_text
-from tests.unit.gitutil import commit, isolated_git, make_repo, numbered, snapshot, write  # noqa: F401
+from tests.unit.review.gitutil import commit, isolated_git, make_repo, numbered, snapshot, write  # noqa: F401
 
 SOURCE = '''def helper(a, b=2) -> int:
     return a + b

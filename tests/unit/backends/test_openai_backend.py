@@ -41,15 +41,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-@pytest.fixture
-def server() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[str]:
+    """One loopback server for the module: it keeps no state but ``_Handler.bodies``, which
+    :func:`server` empties before each test."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # shutdown() returns once serve_forever() looks at its flag, which it does every poll_interval
+    # (http.server has no other way to stop the loop): 0.05 s instead of the default 0.5 s.
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    _Handler.bodies = []
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
     httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(http_server: str) -> str:
+    _Handler.bodies = []
+    return http_server
 
 
 @pytest.mark.parametrize("url", ["http://192.168.1.10:8080/v1", "https://api.example.com/v1", "http://10.0.0.1/v1"])

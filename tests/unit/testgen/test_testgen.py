@@ -208,6 +208,9 @@ def test_the_workspace_edit_creates_then_inserts_and_counts_utf16(tmp_path: Path
         edit_for_tests(stub_server(True, False), fresh, "", None)
 
 
+# `--run` runs the generated tests with pytest in the real bubblewrap sandbox: the slow tier.
+@pytest.mark.sandbox
+@pytest.mark.model
 def test_tests_command_prints_runs_and_writes(tmp_path: Path) -> None:
     root = project(tmp_path, {"pyproject.toml": "", "calc.py": SOURCE})
     script = tmp_path / "fake.json"

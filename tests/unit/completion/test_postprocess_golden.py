@@ -1,6 +1,6 @@
 """Golden post-processing cases: a document with a cursor, the raw model output → the expected item.
 
-Each ``tests/unit/golden/<rule>.txt`` holds the cases of one rule::
+Each ``tests/unit/completion/golden/<rule>.txt`` holds the cases of one rule::
 
     === a short name
     --- language: python          (a grammar name, or "plaintext")

@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from lfcode.context import index as index_module
 from lfcode.context.documents import DocumentStore
-from lfcode.context.languages import get_language
 from lfcode.context.index import SymbolIndex, workspace_files
+from lfcode.context.languages import get_language
 from lfcode.context.tags import extract
+
+
+@pytest.fixture
+def short_debounce(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A 50 ms document debounce instead of the editor-paced 0.5 s: these tests check that
+    wait_idle waits for a debounced document, not how long the debounce is."""
+    monkeypatch.setattr(index_module, "DOCUMENT_DEBOUNCE_S", 0.05)
+    return index_module.DOCUMENT_DEBOUNCE_S
 
 
 def definitions(name: str, source: str) -> dict[str, object]:
@@ -81,7 +90,7 @@ def test_background_index_finds_workspace_definitions_and_honours_mtime(tmp_path
     assert not index.lookup(["helper"]) and index.lookup(["other"])
 
 
-def test_open_documents_override_their_file(tmp_path: Path) -> None:
+def test_open_documents_override_their_file(tmp_path: Path, short_debounce: float) -> None:
     path = tmp_path / "m.py"
     path.write_text("def old(): pass\n")
     index = SymbolIndex()
@@ -156,7 +165,7 @@ def test_wait_idle_does_not_miss_work_that_finished_before_it_waited(tmp_path: P
         index.close()
 
 
-def test_wait_idle_waits_for_queued_work_and_debounced_documents(tmp_path: Path) -> None:
+def test_wait_idle_waits_for_queued_work_and_debounced_documents(tmp_path: Path, short_debounce: float) -> None:
     path = tmp_path / "m.py"
     path.write_text("def old(): pass\n")
     index = SymbolIndex()
