@@ -155,9 +155,11 @@ class Session:
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
-        The request's time budget (ms) starts now: ``first_latency_ms`` for the first request on
-        ``key``, else ``max_latency_ms``; decoding stops at its end (see
-        :class:`~lfcode.completion.engine.CompletionOptions`). ``automatic`` requests make one
+        The request's time budget (ms) is ``first_latency_ms`` for the first request on ``key``,
+        else ``max_latency_ms``: decoding stops once it is spent (counted from the first token,
+        as llama.cpp's ``t_max_predict_ms``; see
+        :class:`~lfcode.completion.engine.CompletionOptions`), and waiting for a continuation's
+        next line stops when it has passed since the request arrived. ``automatic`` requests make one
         model call at most, and (with ``stream``; the ``textDocument/completion`` fallback wants
         whole blocks) at a line start they are answered with the block's first line as soon as
         it is decoded while the block goes on decoding (:attr:`_continuations`); a later
@@ -200,7 +202,7 @@ class Session:
             if backend is None or cancel.is_set():
                 return CompletionResult(cancelled=cancel.is_set())
             options = CompletionOptions.from_settings(self.settings, n)
-            options.deadline, options.extra_calls = deadline, not automatic
+            options.budget_ms, options.extra_calls = budget_ms, not automatic
             asked = time.monotonic()
             if automatic and stream and n == 1:
                 result = await self._complete_streaming(key, source, options, cancel, backend)
@@ -269,7 +271,7 @@ class Session:
             if continuation.done:  # stopped: wait for the engine to return
                 await asyncio.wait({job})
                 break
-            news = asyncio.ensure_future(continuation.changed(max(0.0, (options.deadline or 0) - time.monotonic()) + 5))
+            news = asyncio.ensure_future(continuation.changed((options.budget_ms or 0) / 1000 + 5))
             try:
                 await asyncio.wait({job, news}, return_when=asyncio.FIRST_COMPLETED)
             finally:

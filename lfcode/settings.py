@@ -61,10 +61,10 @@ class Settings(BaseModel):
         description="fixed wait before automatic requests, ms; None adapts it to the typing rhythm and the model's speed",
     )
     max_latency_ms: int = Field(
-        1000, ge=50, le=60000, description="time budget of a completion request, keystroke to answer, ms"
+        1000, ge=50, le=60000, description="decoding time budget of a completion request, from its first token, ms"
     )
     first_latency_ms: int = Field(
-        500, ge=50, le=60000, description="time budget of the first completion request on a document, ms"
+        500, ge=50, le=60000, description="decoding time budget of the first completion request on a document, ms"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     fim_template: str | None = Field(None, description="override the detected FIM family")

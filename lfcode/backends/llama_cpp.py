@@ -199,10 +199,14 @@ class LlamaCppBackend:
         with self._lock:
             if cancel.is_set():
                 return
-            # All but the last prompt token, cancellable; ``generate`` then evaluates the last
-            # one (refreshing the logits) after its own prefix match.
+            # The whole prompt, cancellable between chunks; ``generate`` then finds it cached and
+            # samples from the logits of its last token (a prompt the cache already holds whole
+            # is evaluated again from its last token, as ``generate`` does).
             began, before = time.perf_counter(), self._cached_prefix(tokens)
-            self._fill(tokens[:-1], cancel)
+            if before >= len(tokens):
+                before = len(tokens) - 1
+                self._llm.n_tokens = before
+            self._fill(tokens, cancel)
             self.last_prompt = (len(tokens), before, (time.perf_counter() - began) * 1000)
             log.debug("prompt: %d tokens, %d cached, %d evaluated in %.0f ms", len(tokens), before, len(tokens) - 1 - before, self.last_prompt[2])
             if cancel.is_set():

@@ -63,9 +63,11 @@ class CompletionOptions:
     ``check_syntax`` False turns off the tree-sitter parse check and ``guided`` False the
     suffix-guided answer (both for benchmarks).
 
-    ``deadline`` (``time.monotonic()`` seconds, or ``None``) is the request's time budget:
-    decoding stops there, the answer keeps its complete lines (a line cut mid-way is dropped)
-    and is still post-processed, and no further model call starts. ``extra_calls`` False allows
+    ``budget_ms`` (or ``None``) is the request's decoding time budget, counted from its first
+    generated token, over all its model calls, with the semantics of llama-server's
+    ``t_max_predict_ms`` (``tools/server/README.md``): once it is spent *and* a line is complete,
+    decoding stops, the answer keeps its complete lines and is still post-processed, and no
+    further model call starts. ``extra_calls`` False allows
     one model call only: no guided answer, no fallback samples and no comment follow-up (the
     automatic path; they cost a call each).
     """
@@ -80,7 +82,7 @@ class CompletionOptions:
     fallback_samples: int = 2
     check_syntax: bool = True
     guided: bool = True
-    deadline: float | None = None
+    budget_ms: float | None = None
     extra_calls: bool = True
 
     @classmethod
@@ -116,27 +118,31 @@ def generate_one(
     request: GenerationRequest,
     shape: CompletionShape,
     cancel: CancelToken,
-    deadline: float | None = None,
+    budget_s: float | None = None,
     on_line: Callable[[str], None] | None = None,
-) -> tuple[str, bool]:
+) -> tuple[str, bool, float]:
     """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete,
-    or at ``deadline`` (``time.monotonic()`` seconds), checked after every piece.
+    or once ``budget_s`` seconds passed since its first piece and a line is complete (checked
+    after every piece; llama-server's ``t_max_predict_ms`` also waits for a newline).
 
     ``on_line(text)`` is called with the raw text of the complete lines each time a line ends.
-    Returns ``(raw text, timed_out)``; a generation stopped by the deadline keeps only its
-    complete lines (:func:`postprocess` cleans the rest).
+    Returns ``(raw text, timed_out, seconds decoding)``; a generation stopped by the budget keeps
+    only its complete lines (:func:`postprocess` cleans the rest).
     """
     text = ""
     stream = backend.complete(request, cancel)
     timed_out = False
+    first: float | None = None
     try:
         for piece in stream:
+            if first is None:
+                first = time.monotonic()
             text += piece
             if shape.is_finished(text):
                 break
             if on_line is not None and "\n" in piece:
                 on_line(text[: text.rindex("\n")])
-            if deadline is not None and time.monotonic() >= deadline:
+            if budget_s is not None and "\n" in text and time.monotonic() - first >= budget_s:
                 timed_out = True
                 break
     finally:
@@ -144,8 +150,8 @@ def generate_one(
         if close is not None:
             close()
     if timed_out:
-        text = text[: text.rfind("\n") + 1] if "\n" in text else ""
-    return text, timed_out
+        text = text[: text.rfind("\n") + 1]
+    return text, timed_out, (time.monotonic() - first) if first is not None else 0.0
 
 
 def _guided_start(names: NameContext, prefix: str, suffix: str, scored: list[tuple[int, str]]) -> str | None:
@@ -234,6 +240,11 @@ def complete(
     scored: list[tuple[int, str]] = []
     wanted = max(1, options.n)
 
+    spent = [0.0]  # seconds of decoding so far, over every call
+
+    def remaining() -> float | None:
+        return None if options.budget_ms is None else options.budget_ms / 1000 - spent[0]
+
     def report(raw: str) -> None:
         if progress is not None:
             item = postprocess(raw, doc, shape, options.check_syntax, partial=True)
@@ -249,7 +260,8 @@ def complete(
             seed=options.seed + index,
         )
         result.model_calls += 1
-        raw, timed_out = generate_one(backend, request, shape, cancel, options.deadline, report if stream else None)
+        raw, timed_out, seconds = generate_one(backend, request, shape, cancel, remaining(), report if stream else None)
+        spent[0] += seconds
         result.timed_out |= timed_out
         if cancel.is_set():
             return None
@@ -258,7 +270,8 @@ def complete(
 
     def may_call() -> bool:
         """Another model call is allowed: extra calls are on and the budget is not spent."""
-        return options.extra_calls and not result.timed_out and (options.deadline is None or time.monotonic() < options.deadline)
+        left = remaining()
+        return options.extra_calls and not result.timed_out and (left is None or left > 0)
 
     def consider(item: str) -> None:
         if item and item not in (text for _, text in scored):
@@ -284,7 +297,7 @@ def complete(
             break
         if index >= wanted + max(0, options.fallback_samples):
             break
-        if index > 0 and options.deadline is not None and time.monotonic() >= options.deadline:
+        if index > 0 and (remaining() or 1) <= 0:
             break
         raw = generate(prompt.text, index, stream=index == 0)
         if raw is None:

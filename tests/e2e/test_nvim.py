@@ -144,10 +144,25 @@ def test_entering_insert_mode_tells_the_server_where_the_cursor_rests(tmp_path: 
     nvim.setup(inline_completion=False, completion={"autotrigger": False})  # no request: only the notification
     nvim.command(f"edit {root / 'add.py'}")
     nvim.wait_attached()
+    # Keep a copy of what the client sends (the server's side is tested with pytest-lsp).
+    nvim.lua(
+        """
+        local client = vim.lsp.get_clients({ bufnr = 0, name = "lfcode" })[1]
+        local notify = client.notify
+        _G.lfcode_sent = {}
+        client.notify = function(self, method, params)
+          table.insert(_G.lfcode_sent, { method = method, params = params })
+          return notify(self, method, params)
+        end
+        """
+    )
     nvim.command("normal! 2G")
     nvim.input("A")
-    prefilled = nvim.wait_until(lambda: read_record(script, prefills=True), 30, "the prefill of the prompt at the cursor")
-    assert prefilled[-1]["prefill"].endswith("def add(a, b):\n    ")
+    sent = nvim.wait_lua(
+        "return vim.tbl_filter(function(m) return m.method == 'lfcode/cursor' end, _G.lfcode_sent)", 10, "lfcode/cursor"
+    )
+    assert sent[0]["params"]["position"] == {"line": 1, "character": 4}
+    assert sent[0]["params"]["textDocument"]["uri"] == (root / "add.py").as_uri()
     assert read_record(script) == [], "entering insert mode asked for no completion"
     nvim.input("<Esc>")
 

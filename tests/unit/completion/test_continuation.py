@@ -63,12 +63,12 @@ def source() -> CompletionInput:
     return CompletionInput(PREFIX + SUFFIX, len(PREFIX), "m.py")
 
 
-def test_the_deadline_stops_decoding_and_keeps_complete_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_budget_stops_decoding_and_keeps_complete_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     backend = ClockedBackend(clock, 0.01, BLOCK)
-    # About 12 pieces fit: the first line and part of the second.
-    result = complete(backend, source(), CompletionOptions(deadline=1000.12))
+    # About 12 pieces fit after the first: the first line and part of the second.
+    result = complete(backend, source(), CompletionOptions(budget_ms=120))
     assert result.timed_out and result.items == ["    for value in values:"]
     untimed = complete(ClockedBackend(clock, 0.01, BLOCK), source(), CompletionOptions())
     assert not untimed.timed_out and untimed.items == [BLOCK.rstrip("\n")]
