@@ -578,14 +578,17 @@ def real_variants(
     for b in budgets:
         if llm is not None:
             variants[f"(a) raw prefix, last {b} tokens"] = lambda c, b=b: raw_line(llm, c, b)
-        variants[f"(b) pipeline, Automatic stand-in (n=1, shape from syntax), {b} tokens"] = lambda c, b=b: pipeline_line(backend, c, b, None)
+        # As the server runs an Automatic request: one model call (no guided answer, samples or
+        # comment follow-up; extra_calls=False).
+        variants[f"(b) pipeline, Automatic stand-in (n=1, shape from syntax), {b} tokens"] = lambda c, b=b: pipeline_line(backend, c, b, None, extra_calls=False)
         if not sweep:
             variants[f"(b) pipeline, single line forced (n=1), {b} tokens"] = lambda c, b=b: pipeline_line(backend, c, b, False)
     if invoked:
         variants[f"(b) pipeline, Invoked stand-in (n=3, first item), {budget} tokens"] = lambda c: pipeline_line(backend, c, budget, None, n=3)
     if ablate:
         auto = f"(b) Automatic stand-in, {budget} tokens,"
-        variants[f"{auto} with the header comment"] = lambda c: pipeline_line(backend, c, budget, None, parts=frozenset(PARTS))
+        variants[f"{auto} with the extra calls (guided answer, samples, comment follow-up)"] = lambda c: pipeline_line(backend, c, budget, None)
+        variants[f"{auto} with the header comment"] = lambda c: pipeline_line(backend, c, budget, None, parts=frozenset(PARTS), extra_calls=False)
         variants[f"{auto} without the guided answer"] = lambda c: pipeline_line(backend, c, budget, None, guided=False)
         variants[f"{auto} without parse check"] = lambda c: pipeline_line(backend, c, budget, None, check_syntax=False)
         variants[f"{auto} without fallback samples"] = lambda c: pipeline_line(backend, c, budget, None, fallback_samples=0)
@@ -660,6 +663,8 @@ def main() -> None:
         if llm is not None:
             variants["(a) raw prefix-only baseline"] = lambda t, k=kind: baseline(llm, t, k)
         variants["(b) lfcode pipeline"] = lambda t, m=forced: pipeline(backend, t, m)
+        # As the server runs an Automatic request: the shape from syntax and one model call.
+        variants["(b) pipeline, Automatic (shape from syntax, one model call)"] = lambda t: pipeline(backend, t, None, extra_calls=False)
         if kind == "single" and args.auto_single:
             variants["(b) pipeline, shape from syntax"] = lambda t: pipeline(backend, t, None)
         if args.ablate:
