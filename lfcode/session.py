@@ -35,6 +35,10 @@ from lfcode.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: An explicit (Invoked) request gets this many times ``max_latency_ms``: the user asked for
+#: suggestions and waits for them, several of them.
+INVOKED_BUDGET_FACTOR = 4
+
 #: Keys that need the model reloaded when they change: ``backend`` plus what each registered
 #: backend's factory reads (:func:`lfcode.backends.registry.reload_keys`).
 RELOAD_KEYS = reload_keys()
@@ -155,8 +159,9 @@ class Session:
     ) -> CompletionResult:
         """Inline completion for ``source``; an empty result when the model is unavailable.
 
-        The request's time budget (ms) is ``first_latency_ms`` for the first request on ``key``,
-        else ``max_latency_ms``: decoding stops once it is spent (counted from the first token,
+        The request's time budget (ms) is ``first_latency_ms`` for the first automatic request on
+        ``key``, else ``max_latency_ms`` (:data:`INVOKED_BUDGET_FACTOR` times that when not
+        ``automatic``): decoding stops once it is spent (counted from the first token,
         as llama.cpp's ``t_max_predict_ms``; see
         :class:`~lfcode.completion.engine.CompletionOptions`), and waiting for a continuation's
         next line stops when it has passed since the request arrived. ``automatic`` requests make one
@@ -176,6 +181,8 @@ class Session:
         began = time.monotonic()
         self._prefill_cancel.set()
         budget_ms = self.settings.max_latency_ms if key in self._answered else self.settings.first_latency_ms
+        if not automatic:
+            budget_ms = self.settings.max_latency_ms * INVOKED_BUDGET_FACTOR  # the user asked and waits
         deadline = began + budget_ms / 1000
         if n == 1 and stream:
             served = await self._from_continuation(key, source, deadline)

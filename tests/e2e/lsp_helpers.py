@@ -16,6 +16,11 @@ from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 from tests.conftest import record_path, server_command
 
 
+#: Settings that lift the completion time budget, for real-model tests that check what the model
+#: answers rather than how fast (the budget's own behaviour is tested with the fake backend).
+NO_BUDGET = {"max_latency_ms": "60000", "first_latency_ms": "60000"}
+
+
 def server_env(tmp_path: Path, cache: Path | None = None, **settings: str) -> dict[str, str]:
     """An environment isolated from the user's config and cache, plus ``LFCODE_*`` settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LFCODE_")}

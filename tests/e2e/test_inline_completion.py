@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types
 
 from tests.conftest import STDLIB_TEXTWRAP, read_record, write_fake_script
-from tests.e2e.lsp_helpers import generation_records, inline_params, lsp_session, open_document, server_env
+from tests.e2e.lsp_helpers import NO_BUDGET, generation_records, inline_params, lsp_session, open_document, server_env
 
 # 0-based: the blank line inside dedent()'s loop in textwrap.py.
 BLANK_LINE_IN_DEDENT = next(
@@ -20,7 +20,7 @@ BLANK_LINE_IN_DEDENT = next(
 @pytest.mark.model
 @pytest.mark.parametrize("client", ["neovim", "visual-studio-code"])
 async def test_embedded_model_completes_inside_a_stdlib_module(client: str, tmp_path: Path, model_cache: Path) -> None:
-    env = server_env(tmp_path, cache=model_cache)
+    env = server_env(tmp_path, cache=model_cache, **NO_BUDGET)
     async with lsp_session(env, client) as (lsp, result):
         assert result.capabilities.inline_completion_provider is not None
         assert result.capabilities.completion_provider is not None

@@ -19,6 +19,7 @@ import pytest
 
 from lfcode import __version__
 from tests.conftest import STDLIB_TEXTWRAP, read_record, write_fake_script
+from tests.e2e.lsp_helpers import NO_BUDGET
 from tests.e2e.nvim_helpers import HeadlessNvim, git, nvim_binary, nvim_env, server_cmd
 
 #: Every test here drives a real headless Neovim: the slow tier.
@@ -202,7 +203,7 @@ def test_completion_items_when_inline_completion_is_off(tmp_path: Path, start_nv
 
 
 def test_embedded_model_inline_completion_returns_an_item(tmp_path: Path, model_cache: Path, start_nvim: StartNvim) -> None:
-    env = nvim_env(tmp_path, cache=model_cache)
+    env = nvim_env(tmp_path, cache=model_cache, **NO_BUDGET)
     root = project(tmp_path, {})
     module = root / "textwrap_copy.py"
     shutil.copyfile(STDLIB_TEXTWRAP, module)

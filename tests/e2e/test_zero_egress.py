@@ -8,13 +8,12 @@ because asyncio's event loop uses a local socket pair for its own wake-ups.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import STDLIB_TEXTWRAP, guarded_command
-from tests.e2e.lsp_helpers import inline_params, lsp_session, open_document, server_env
+from tests.e2e.lsp_helpers import NO_BUDGET, inline_params, lsp_session, open_document, server_env
 from tests.e2e.test_inline_completion import BLANK_LINE_IN_DEDENT
 
 
@@ -33,7 +32,7 @@ def test_the_guard_really_blocks_sockets(tmp_path: Path) -> None:
 async def test_completion_with_the_embedded_model_and_no_network(tmp_path: Path, model_cache: Path) -> None:
     log = tmp_path / "attempts.log"
     command = guarded_command(log, "from lfcode.cli import main\nsys.argv = ['lfcode', 'serve']\nmain()")
-    env = server_env(tmp_path, cache=model_cache)
+    env = server_env(tmp_path, cache=model_cache, **NO_BUDGET)
     async with lsp_session(env, command=command) as (lsp, result):
         assert result.capabilities.inline_completion_provider is not None
         uri = open_document(lsp, STDLIB_TEXTWRAP)

@@ -12,7 +12,6 @@ import json
 import queue
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
