@@ -69,7 +69,8 @@ class CompletionOptions:
     decoding stops, the answer keeps its complete lines and is still post-processed, and no
     further model call starts. ``extra_calls`` False allows
     one model call only: no guided answer, no fallback samples and no comment follow-up (the
-    automatic path; they cost a call each).
+    automatic path; they cost a call each), except one sampled answer when the first was
+    dropped and the budget has room (an empty answer wastes the wait).
     """
 
     n: int = 1
@@ -268,6 +269,10 @@ def complete(
         result.raw.append(raw)
         return raw
 
+    def budget_left() -> bool:
+        left = remaining()
+        return not result.timed_out and (left is None or left > 0)
+
     def may_call() -> bool:
         """Another model call is allowed: extra calls are on and the budget is not spent."""
         left = remaining()
@@ -283,9 +288,9 @@ def complete(
 
     guided = options.guided and wanted == 1 and at_line_start
     for index in range(wanted + max(0, options.fallback_samples) + 1):
-        if index >= wanted and not may_call():
-            break
-        if index == wanted and guided and best_is_suspicious():
+        if index >= wanted and not may_call() and not (index == wanted and not scored and budget_left()):
+            break  # one call, unless nothing survived and the budget has room: then one sample more
+        if index == wanted and guided and best_is_suspicious() and may_call():
             start = _guided_start(names, prefix, suffix, scored)
             if start is not None:
                 raw = generate(prompt.text + start, 0)

@@ -193,3 +193,10 @@ def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
     debounce.response(5000)
     assert debounce.delay_ms("x = valu", "e\n") == 0  # a slow model: ask at once
     assert AdaptiveDebounce().delay_ms("a", "b") <= DELAY_MAX_MS
+
+
+def test_an_automatic_request_samples_once_more_only_when_nothing_survived() -> None:
+    backend = FakeBackend(["\n", "    return sum(values)\n", "    never asked\n"])
+    result = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False))
+    assert result.model_calls == 2 and result.items == ["    return sum(values)"]
+    assert backend.requests[1].temperature > 0  # a sample, not the greedy answer again
