@@ -470,7 +470,9 @@ def pipeline_line(
     llm = getattr(backend, "_llm", None)
     if llm is not None:
         _cold(llm)
-    result = complete(backend, source, options, context=sources)
+    # As the server: an Automatic answer shows the first line as soon as it is decoded.
+    progress = (lambda item: None) if not options.extra_calls else None
+    result = complete(backend, source, options, context=sources, progress=progress)
     return (result.items[0] if result.items else "").split("\n", 1)[0]
 
 

@@ -67,10 +67,10 @@ class CompletionOptions:
     generated token, over all its model calls, with the semantics of llama-server's
     ``t_max_predict_ms`` (``tools/server/README.md``): once it is spent *and* a line is complete,
     decoding stops, the answer keeps its complete lines and is still post-processed, and no
-    further model call starts. ``extra_calls`` False allows
-    one model call only: no guided answer, no fallback samples and no comment follow-up (the
-    automatic path; they cost a call each), except one sampled answer when the first was
-    dropped and the budget has room (an empty answer wastes the wait).
+    further model call starts. ``extra_calls`` False (the automatic path) allows no further
+    call (guided answer, fallback samples, comment follow-up) once ``progress`` has shown a
+    line of the first answer: extra calls then only run while nothing was shown and the budget
+    has room.
     """
 
     n: int = 1
@@ -246,10 +246,13 @@ def complete(
     def remaining() -> float | None:
         return None if options.budget_ms is None else options.budget_ms / 1000 - spent[0]
 
+    shown = [False]  # progress reported a line: the front end answered with it
+
     def report(raw: str) -> None:
         if progress is not None:
             item = postprocess(raw, doc, shape, options.check_syntax, partial=True)
             if item:
+                shown[0] = True
                 progress(item)
 
     def generate(text: str, index: int, stream: bool = False) -> str | None:
@@ -269,14 +272,11 @@ def complete(
         result.raw.append(raw)
         return raw
 
-    def budget_left() -> bool:
-        left = remaining()
-        return not result.timed_out and (left is None or left > 0)
-
     def may_call() -> bool:
-        """Another model call is allowed: extra calls are on and the budget is not spent."""
+        """Another model call is allowed: the budget is not spent, and extra calls are on or
+        nothing was shown yet."""
         left = remaining()
-        return options.extra_calls and not result.timed_out and (left is None or left > 0)
+        return (options.extra_calls or not shown[0]) and not result.timed_out and (left is None or left > 0)
 
     def consider(item: str) -> None:
         if item and item not in (text for _, text in scored):
@@ -288,8 +288,8 @@ def complete(
 
     guided = options.guided and wanted == 1 and at_line_start
     for index in range(wanted + max(0, options.fallback_samples) + 1):
-        if index >= wanted and not may_call() and not (index == wanted and not scored and budget_left()):
-            break  # one call, unless nothing survived and the budget has room: then one sample more
+        if index >= wanted and not may_call():
+            break
         if index == wanted and guided and best_is_suspicious() and may_call():
             start = _guided_start(names, prefix, suffix, scored)
             if start is not None:

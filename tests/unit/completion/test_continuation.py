@@ -74,11 +74,13 @@ def test_the_budget_stops_decoding_and_keeps_complete_lines(monkeypatch: pytest.
     assert not untimed.timed_out and untimed.items == [BLOCK.rstrip("\n")]
 
 
-def test_an_automatic_request_makes_one_model_call() -> None:
+def test_an_automatic_request_makes_no_extra_call_once_a_line_was_shown() -> None:
+    # The first answer's line was shown: no guided answer, sample or follow-up after it.
+    backend = FakeBackend([BLOCK], default="    return sum(values)\n")
+    shown: list[str] = []
+    one = complete(backend, source(), CompletionOptions(extra_calls=False), progress=shown.append)
+    assert one.model_calls == 1 and len(backend.requests) == 1 and shown
     # A comment-only line at a line start: the invoked path asks again for the line after it.
-    backend = FakeBackend(["    # add them up\n"], default="    return sum(values)\n")
-    one = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False))
-    assert one.model_calls == 1 and len(backend.requests) == 1
     backend = FakeBackend(["    # add them up\n"], default="    return sum(values)\n")
     more = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False))
     assert more.model_calls == 2 and more.items == ["    return sum(values)"]
@@ -195,8 +197,12 @@ def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
     assert AdaptiveDebounce().delay_ms("a", "b") <= DELAY_MAX_MS
 
 
-def test_an_automatic_request_samples_once_more_only_when_nothing_survived() -> None:
-    backend = FakeBackend(["\n", "    return sum(values)\n", "    never asked\n"])
-    result = complete(backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False))
-    assert result.model_calls == 2 and result.items == ["    return sum(values)"]
+def test_an_automatic_request_keeps_trying_while_nothing_was_shown_and_the_budget_has_room() -> None:
+    backend = FakeBackend(["\n", "    return sum(values)\n"])
+    shown: list[str] = []
+    result = complete(
+        backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False),
+        progress=shown.append,
+    )
+    assert result.model_calls == 2 and result.items == ["    return sum(values)"] and not shown
     assert backend.requests[1].temperature > 0  # a sample, not the greedy answer again
