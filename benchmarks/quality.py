@@ -172,16 +172,17 @@ def baseline(llm, task: dict, kind: str) -> str:
 
 def pipeline(
     backend, task: dict, multiline: bool | None, parts: frozenset[str] | None = None,
-    recent: list[dict] | None = None, **option_values,
+    recent: list[dict] | None = None, first_line: bool = False, **option_values,
 ) -> str:
     """lfcode's pipeline on the editor's view of the task: an empty line at the hole.
 
     ``parts`` selects the context parts (default: lfcode's default); ``recent`` tasks are put in
-    the ring buffer as recently viewed files; other keywords are ``CompletionOptions``.
+    the ring buffer as recently viewed files; ``first_line`` scores only the first line of the
+    answer (see :func:`shown_answer`); other keywords are ``CompletionOptions``.
     """
     from lfcode.context.builder import DEFAULT_PARTS, ContextSources
     from lfcode.context.ring import Chunk, RingBuffer
-    from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
+    from lfcode.completion.engine import CompletionInput, CompletionOptions
 
     text = task["prompt"] + "\n" + task["suffix"]
     source = CompletionInput(text=text, offset=len(task["prompt"]), path="solution.py", language_id="python")
@@ -191,8 +192,25 @@ def pipeline(
         ring.pick(Chunk(f"other_{number}.py", 0, tuple(code[:64])))
     ring.flush()
     sources = ContextSources(ring=ring, parts=DEFAULT_PARTS if parts is None else parts)
-    result = complete(backend, source, CompletionOptions(multiline=multiline, **option_values), context=sources)
-    return (result.items[0] if result.items else "") + "\n"
+    options = CompletionOptions(multiline=multiline, **option_values)
+    return shown_answer(backend, source, options, sources, first_line=first_line) + "\n"
+
+
+def shown_answer(backend, source, options, sources, first_line: bool = False) -> str:
+    """The answer as lfcode's server gives it. An Automatic stand-in (``extra_calls`` off) is
+    answered, as the server does, with the first line of the block as soon as it is decoded
+    (the engine's ``progress``; nothing when that line is blank): with ``first_line``, that line
+    is the answer; else the whole block (what accepting line by line yields). Otherwise the
+    first item."""
+    from lfcode.completion.engine import complete
+
+    shown: list[str] = []
+    progress = None if options.extra_calls else (lambda item: shown.append(item))
+    result = complete(backend, source, options, context=sources, progress=progress)
+    item = result.items[0] if result.items else ""
+    if first_line:
+        return (shown[0] if shown else item).split("\n", 1)[0]
+    return item
 
 
 def run_set(kind: str, n: int, seed: int, variants: dict[str, Callable[[dict], str]], verbose: bool) -> list[Score]:
@@ -461,7 +479,7 @@ def pipeline_line(
 ) -> str:
     """(b) lfcode's pipeline at the masked line with a ``budget``-token prompt: the first line of
     its first item (``n`` items asked: 1 like an Automatic request, 3 like an Invoked one)."""
-    from lfcode.completion.engine import CompletionInput, CompletionOptions, complete
+    from lfcode.completion.engine import CompletionInput, CompletionOptions
     from lfcode.context.builder import DEFAULT_PARTS, ContextSources
 
     source = CompletionInput(text=case.text, offset=case.offset, path=case.path, language_id="python")
@@ -470,10 +488,7 @@ def pipeline_line(
     llm = getattr(backend, "_llm", None)
     if llm is not None:
         _cold(llm)
-    # As the server: an Automatic answer shows the first line as soon as it is decoded.
-    progress = (lambda item: None) if not options.extra_calls else None
-    result = complete(backend, source, options, context=sources, progress=progress)
-    return (result.items[0] if result.items else "").split("\n", 1)[0]
+    return shown_answer(backend, source, options, sources, first_line=True)
 
 
 def run_real(
@@ -666,7 +681,10 @@ def main() -> None:
             variants["(a) raw prefix-only baseline"] = lambda t, k=kind: baseline(llm, t, k)
         variants["(b) lfcode pipeline"] = lambda t, m=forced: pipeline(backend, t, m)
         # As the server runs an Automatic request: the shape from syntax and one model call.
-        variants["(b) pipeline, Automatic (shape from syntax, one model call)"] = lambda t: pipeline(backend, t, None, extra_calls=False)
+        # Scored on what the user is shown: the first line on the single-line set, the block
+        # (accepted line by line) on the multi-line one.
+        variants["(b) pipeline, Automatic (shape from syntax, one model call)"] = lambda t, k=kind: pipeline(
+            backend, t, None, first_line=k == "single", extra_calls=False)
         if kind == "single" and args.auto_single:
             variants["(b) pipeline, shape from syntax"] = lambda t: pipeline(backend, t, None)
         if args.ablate:

@@ -187,8 +187,9 @@ class Session:
         if n == 1 and stream:
             served = await self._from_continuation(key, source, deadline)
             if served is not None:
+                log.debug("%s: answered from the continuation in %.0f ms", key, (time.monotonic() - began) * 1000)
                 self._answered.add(key)
-                return CompletionResult(items=[served], reused=True)
+                return CompletionResult(items=[served] if served else [], reused=True)
         previous = self._inflight.get(key)
         if previous is not None:
             previous.set()
@@ -215,6 +216,10 @@ class Session:
                 result = await self._complete_streaming(key, source, options, cancel, backend)
             else:
                 result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
+            log.debug(
+                "%s: answered in %.0f ms (%d model calls%s)", key, (time.monotonic() - began) * 1000, result.model_calls,
+                ", out of time" if result.timed_out else "",
+            )
             if not result.cancelled:
                 self.debounce.response((time.monotonic() - asked) * 1000)
             if result.items:
@@ -286,8 +291,8 @@ class Session:
             if job.done():
                 break
             answer = continuation.answer(source.prefix, source.suffix)
-            if isinstance(answer, str):
-                return CompletionResult(items=[answer], shape=None)
+            if isinstance(answer, str):  # "": the block's first line is blank
+                return CompletionResult(items=[answer] if answer else [], shape=None)
         result = job.result()
         if self._continuations.get(key) is continuation and not result.items:
             del self._continuations[key]

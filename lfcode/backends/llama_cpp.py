@@ -36,6 +36,17 @@ PREFILL_BATCH = 128
 _log_callback = None
 
 
+def _partial_stop(text: str, stops: list[str]) -> int:
+    """Length of the longest end of ``text`` that begins one of ``stops`` (0 when none does)."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
+
+
 def _route_llama_logs(llama_cpp) -> None:
     """Send llama.cpp's log lines to :data:`llama_log` (DEBUG) instead of stderr; once."""
     global _log_callback
@@ -223,8 +234,9 @@ class LlamaCppBackend:
                         if hit > emitted:
                             yield text[emitted:hit]
                         return
-                    # Hold back a tail that could be the start of a stop string.
-                    safe = len(text) - max((len(s) - 1 for s in stops), default=0)
+                    # Hold back only a tail that is the start of a stop string (llama-server's
+                    # partial stop match), so a line break goes out with its own token.
+                    safe = len(text) - _partial_stop(text, stops)
                     if safe > emitted:
                         yield text[emitted:safe]
                         emitted = safe

@@ -82,6 +82,9 @@ class Continuation:
         if typed is None:
             return None
         rest = self.text[len(typed) :] if self.text.startswith(typed) else ""
+        at_line_start = not typed or typed.endswith("\n")
+        if at_line_start and rest.startswith("\n") and not rest.strip() and not self.done:
+            return ""  # the suggestion leaves this line blank; its next line is coming
         if not rest.strip():
             return None if self.done else Wait.NEXT_LINE
         head, newline, tail = rest.partition("\n")

@@ -18,7 +18,7 @@ from lfcode.backends.base import Backend, GenerationRequest
 from lfcode.completion.names import NameContext
 from lfcode.completion.postprocess import SyntaxDocument, postprocess
 from lfcode.completion.prompt import build_prompt
-from lfcode.completion.stopping import CompletionShape, indent_of, shape_at
+from lfcode.completion.stopping import LINE_MAX_TOKENS, CompletionShape, indent_of, shape_at
 from lfcode.context.builder import ContextSources
 from lfcode.context.languages import comment_prefix, language_for
 from lfcode.errors import CancelToken
@@ -124,7 +124,9 @@ def generate_one(
 ) -> tuple[str, bool, float]:
     """Stream one generation and stop it as soon as ``shape`` says the suggestion is complete,
     or once ``budget_s`` seconds passed since its first piece and a line is complete (checked
-    after every piece; llama-server's ``t_max_predict_ms`` also waits for a newline).
+    after every piece; llama-server's ``t_max_predict_ms`` also waits for a newline), or when
+    one line runs past :data:`~lfcode.completion.stopping.LINE_MAX_TOKENS` pieces (tokens, for
+    the llama.cpp backend: a one-line answer's cap, as llama-server's ``n_predict``).
 
     ``on_line(text)`` is called with the raw text of the complete lines each time a line ends.
     Returns ``(raw text, timed_out, seconds decoding)``; a generation stopped by the budget keeps
@@ -134,15 +136,20 @@ def generate_one(
     stream = backend.complete(request, cancel)
     timed_out = False
     first: float | None = None
+    line_pieces = 0
     try:
         for piece in stream:
             if first is None:
                 first = time.monotonic()
             text += piece
-            if shape.is_finished(text):
-                break
+            line_pieces = 0 if "\n" in piece else line_pieces + 1
             if on_line is not None and "\n" in piece:
                 on_line(text[: text.rindex("\n")])
+            if shape.is_finished(text):
+                break
+            if line_pieces > LINE_MAX_TOKENS:  # a runaway line (a repetition loop): cut it off
+                timed_out = True
+                break
             if budget_s is not None and "\n" in text and time.monotonic() - first >= budget_s:
                 timed_out = True
                 break
@@ -201,6 +208,7 @@ def complete(
 
     ``progress(item)``, when given, is called from the decoding thread with the greedy answer
     cleaned so far each time one of its lines is complete (the first call carries the first
+    line; ``"\n"`` when a block's first line is blank, that is, nothing goes on the cursor's
     line): a front end can answer with it at once while the block goes on decoding (see
     :class:`lfcode.completion.continuation.Continuation`).
 
@@ -249,11 +257,17 @@ def complete(
     shown = [False]  # progress reported a line: the front end answered with it
 
     def report(raw: str) -> None:
-        if progress is not None:
-            item = postprocess(raw, doc, shape, options.check_syntax, partial=True)
-            if item:
-                shown[0] = True
-                progress(item)
+        if progress is None:
+            return
+        if not shown[0] and shape.multiline and "\n" not in raw and not raw.strip():
+            # The block's first line is blank: nothing to show on the cursor's line, now.
+            shown[0] = True
+            progress("\n")
+            return
+        item = postprocess(raw, doc, shape, options.check_syntax, partial=True)
+        if item:
+            shown[0] = True
+            progress(item)
 
     def generate(text: str, index: int, stream: bool = False) -> str | None:
         request = GenerationRequest(

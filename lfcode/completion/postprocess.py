@@ -12,12 +12,14 @@ Rules, in order (each has golden cases under ``tests/unit/completion/golden/``):
    Python, also when ``ast.parse`` of the code around the cursor starts failing: tree-sitter
    accepts bad indentation), try closing the completion's own open brackets, re-indenting it to
    the indentation the surrounding lines allow, and cutting it back line by line; drop it when
-   nothing parses;
+   nothing parses. Skipped at a line start right after code that is already broken (inside an
+   unterminated string: :meth:`SyntaxDocument.judges`);
 5. **blank** — never return whitespace only, or text equal to what follows the cursor.
 
 A *partial* answer (the first lines of a block still being decoded, or a block cut by the time
-budget) passes rule 4 when it parses once a placeholder ends it: ``pass`` under a Python line
-opening a block, and closers for the brackets it leaves open (:func:`placeholder`).
+budget) passes rule 4 when it parses once a placeholder ends it: the closing quotes of a Python
+docstring it opens, ``pass`` under a Python line opening a block, and closers for the brackets it
+leaves open (:func:`placeholder`).
 
 Documents in a language without a grammar get rules 1–3 and 5.
 """
@@ -55,6 +57,7 @@ class SyntaxDocument:
     _parser: Parser | None = field(default=None, repr=False)
     _region: tuple[str, int, bool] | None = field(default=None, repr=False)
     _cursor: tuple[int, int, int] | None = field(default=None, repr=False)
+    _judges: bool | None = field(default=None, repr=False)
 
     @property
     def prefix(self) -> str:
@@ -132,6 +135,41 @@ class SyntaxDocument:
             (kind, start) for kind, start in error_nodes(new_tree.root_node)
             if (kind, start) not in before and (start < byte + shift or (kind, start - shift - byte + _SHIFT) not in before)
         ]
+
+    def judges(self) -> bool:
+        """Whether the parse check can tell good text from bad at this cursor.
+
+        Not at a line start where the code right before the cursor is already broken: an
+        ERROR node reaches the previous code line, or even a line comment (``# x``, ``// x``:
+        valid at any line start in code, in every supported grammar) adds an error. That is
+        the case inside an unterminated string, as at the end of a docstring being written,
+        where every insert adds errors and rule 4 would drop every answer. Mid-line cursors
+        are always judged. Computed once per document.
+        """
+        if self._judges is None:
+            self._judges = self.spec is None or not self._broken_before_cursor()
+        return self._judges
+
+    def _broken_before_cursor(self) -> bool:
+        prefix = self.prefix
+        if prefix.rsplit("\n", 1)[-1].strip():
+            return False
+        tree = self.syntax_tree()
+        if tree is None or not tree.root_node.has_error:
+            return False
+        byte = self.cursor[0]
+        previous = prefix.rstrip().rfind("\n") + 1  # start of the last code line before the cursor
+        start = len(prefix[:previous].encode("utf-8"))
+        stack = [tree.root_node]
+        while stack:
+            node = stack.pop()
+            if node.end_byte < start or node.start_byte > byte:
+                continue
+            if node.is_error:
+                return True
+            stack.extend(child for child in node.children if child.has_error)
+        probe = f"{self.comment} x" if self.comment else "x"
+        return bool(self.new_errors(probe))
 
     def check(self, insert: str) -> tuple[bool, bool]:
         """``(acceptable, clean)`` for typing ``insert`` at the cursor.
@@ -297,11 +335,16 @@ def _indent_options(text: str, doc: SyntaxDocument) -> list[str]:
 
 
 def placeholder(text: str, doc: SyntaxDocument) -> str:
-    """What would end a partial ``text`` for the parse check: an indented ``pass`` when its last
+    """What would end a partial ``text`` for the parse check: the closing quotes of a Python
+    triple-quoted string it opens (a docstring's first line), an indented ``pass`` when its last
     line opens a Python block, then closers for the brackets it leaves open."""
     end = ""
+    python = doc.spec is not None and doc.spec.name == "python"
+    for quote in ('"""', "'''"):
+        if python and text.count(quote) % 2:
+            return quote
     last = next((ln for ln in reversed(text.split("\n")) if ln.strip()), "")
-    if doc.spec is not None and doc.spec.name == "python" and last.rstrip().endswith(":"):
+    if python and last.rstrip().endswith(":"):
         lead = doc.prefix.rsplit("\n", 1)[-1] if "\n" not in text else ""
         end = "\n" + " " * (len(lead) + indent_of(last) + 4) + "pass"
     still_open = open_brackets(text, doc.comment)
@@ -316,7 +359,7 @@ def repair(text: str, doc: SyntaxDocument, still_open: list[str], shape: Complet
     depths the neighbouring lines allow; ``text`` cut back line by line. Failing that, the first
     merely *acceptable* one of ``text`` and its cut-backs.
     """
-    if doc.spec is None:
+    if doc.spec is None or not doc.judges():
         return text
     acceptable, clean = doc.check(text)
     if clean:

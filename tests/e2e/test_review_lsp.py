@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from tests.conftest import write_fake_script
 from tests.e2e.lsp_helpers import generation_records, lsp_session, open_document, server_env
-from tests.e2e.test_code_actions import job_progress
+from tests.e2e.test_code_actions import job_started
 from tests.e2e.test_review_command import FINDING, make_repo
 
 
@@ -60,11 +60,7 @@ async def test_cancelling_the_review_publishes_nothing_and_says_where_it_stopped
             lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="lfcode.review", arguments=[]))
         )
         first = await next_record(30)
-        for _ in range(200):
-            token, _ = job_progress(lsp, "lfcode: Review changes")
-            if token is not None:
-                break
-            await asyncio.sleep(0.05)
+        token = await job_started(lsp, "lfcode: Review changes")
         lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
         answer = await asyncio.wait_for(task, 30)
         stopped = await next_record()

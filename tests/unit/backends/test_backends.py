@@ -157,3 +157,14 @@ def test_a_cancelled_prefill_stops_between_chunks(tiny_backend: LlamaCppBackend)
     assert done < PREFILL_CHUNK  # stopped before the first chunk of the new text
     assert tiny_backend.prefill(long_prompt, threading.Event()) > PREFILL_CHUNK * 2
 
+
+
+def test_only_a_tail_that_starts_a_stop_string_is_held_back() -> None:
+    from lfcode.backends.llama_cpp import _partial_stop
+
+    # A line break goes out at once: it starts no stop string (Gemma's is "<eos>").
+    assert _partial_stop("    x = 1\n", ["<eos>"]) == 0
+    assert _partial_stop("    x = 1\n<e", ["<eos>"]) == 2
+    assert _partial_stop("a <", ["<eos>", "<|file_sep|>"]) == 1
+    assert _partial_stop("done\n\n", ["\n\n\n"]) == 2
+    assert _partial_stop("text", []) == 0

@@ -74,6 +74,15 @@ def test_the_budget_stops_decoding_and_keeps_complete_lines(monkeypatch: pytest.
     assert not untimed.timed_out and untimed.items == [BLOCK.rstrip("\n")]
 
 
+def test_a_runaway_line_is_cut_off_at_the_one_line_cap() -> None:
+    # A repetition loop on the first line of a block: without the cap it runs to the block's
+    # token limit (144 tokens, 2 s on the embedded model); llama-server stops at n_predict.
+    runaway = "    x = " + "a + " * 200 + "a\n    return x\n"
+    backend = FakeBackend([runaway])
+    result = complete(backend, source(), CompletionOptions(extra_calls=False), progress=lambda item: None)
+    assert result.timed_out and result.items == [] and result.raw == [""]
+
+
 def test_an_automatic_request_makes_no_extra_call_once_a_line_was_shown() -> None:
     # The first answer's line was shown: no guided answer, sample or follow-up after it.
     backend = FakeBackend([BLOCK], default="    return sum(values)\n")
@@ -130,6 +139,43 @@ async def test_the_first_line_comes_first_and_typing_along_needs_no_model_call()
         assert len(backend.requests) == 1
     finally:
         await session.close()
+
+
+async def test_a_blank_first_line_answers_nothing_at_once_and_enter_gets_the_next_line() -> None:
+    # The model leaves the cursor's line blank: llama-server's one-line answer is empty at the
+    # first newline, and so is lfcode's, while the block decodes on for the line after it.
+    blank_first = "\n    return result\n"
+    backend = GatedBackend(blank_first)
+    session = Session(Settings(backend="fake"), lambda _settings: backend)
+    try:
+        # (Without the rule, the answer would wait for the gated second line: a failure, not a hang.)
+        first = await asyncio.wait_for(session.complete("file:///m.py", source(), automatic=True), 30)
+        assert first.items == [] and not backend.gate.is_set()
+        backend.gate.set()
+        typed = PREFIX + "\n    "  # Enter, and the editor's indentation
+        session.edited("file:///m.py", typed + SUFFIX)
+        second = await session.complete("file:///m.py", CompletionInput(typed + SUFFIX, len(typed), "m.py"), automatic=True)
+        assert second.reused and second.items == ["return result"]
+        assert len(backend.requests) == 1
+    finally:
+        backend.gate.set()
+        await session.close()
+
+
+def test_a_blank_first_line_is_reported_as_a_line_break() -> None:
+    seen: list[str] = []
+    complete(FakeBackend(["\n    return result\n"]), source(), CompletionOptions(), progress=seen.append)
+    assert seen[0] == "\n" and seen[-1] == "\n    return result"
+
+
+def test_a_docstrings_first_line_is_shown_while_the_rest_decodes() -> None:
+    # Alone, the line opens a string the document never closes; as the first line of a block
+    # still decoding it parses once its closing quotes are supplied (the placeholder).
+    prefix = "import re\n\ndef translate(pat):\n"
+    seen: list[str] = []
+    raw = '    """Compile the pattern.\n\n    Shell-style wildcards.\n    """\n'
+    complete(FakeBackend([raw]), CompletionInput(prefix, len(prefix), "m.py"), CompletionOptions(), progress=seen.append)
+    assert seen and seen[0] == '    """Compile the pattern.'
 
 
 async def test_an_edit_off_the_suggestion_stops_the_decoding() -> None:
