@@ -312,7 +312,7 @@ class Session:
         self._prefill_cancel.set()
         cancel = self._prefill_cancel = threading.Event()
         options = CompletionOptions.from_settings(self.settings, 1)
-        sources = self.workspace.sources()
+        sources = self.workspace.sources(refresh=True)  # the user paused: rebuild the stable parts
 
         async def run() -> int:
             backend = await self.backend()  # loading started at initialize

@@ -69,8 +69,9 @@ class CompletionOptions:
     decoding stops, the answer keeps its complete lines and is still post-processed, and no
     further model call starts. ``extra_calls`` False (the automatic path) allows no further
     call (guided answer, fallback samples, comment follow-up) once ``progress`` has shown a
-    line of the first answer: extra calls then only run while nothing was shown and the budget
-    has room.
+    line of the first answer, or once the model's first answer was empty (it stopped at once,
+    as llama-server's empty answer): extra calls then only run while nothing was shown and the
+    budget has room.
     """
 
     n: int = 1
@@ -288,9 +289,10 @@ def complete(
 
     def may_call() -> bool:
         """Another model call is allowed: the budget is not spent, and extra calls are on or
-        nothing was shown yet."""
+        nothing was shown yet and the model did not answer "nothing" (stop at once)."""
         left = remaining()
-        return (options.extra_calls or not shown[0]) and not result.timed_out and (left is None or left > 0)
+        silent = bool(result.raw) and not result.raw[0]
+        return (options.extra_calls or not (shown[0] or silent)) and not result.timed_out and (left is None or left > 0)
 
     def consider(item: str) -> None:
         if item and item not in (text for _, text in scored):

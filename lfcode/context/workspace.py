@@ -17,6 +17,7 @@ change to one costs O(1) here.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -147,7 +148,11 @@ class Workspace:
         if self.index is not None:
             self.index.close()
 
-    def sources(self) -> ContextSources:
-        """The context sources for one request (shares the token-count cache between requests)."""
+    def sources(self, refresh: bool = False) -> ContextSources:
+        """The context sources for one request (sharing the token-count and symbols caches
+        between requests). The symbols part is rebuilt when ``refresh`` (a prefill) or after
+        :data:`IDLE_FLUSH_S` seconds without an edit, else kept (see
+        :attr:`ContextSources.refresh_symbols`)."""
         self._sources.root = self.root
-        return self._sources
+        idle = time.monotonic() - self._last_change >= IDLE_FLUSH_S
+        return dataclasses.replace(self._sources, refresh_symbols=refresh or idle)

@@ -95,6 +95,15 @@ def test_an_automatic_request_makes_no_extra_call_once_a_line_was_shown() -> Non
     assert more.model_calls == 2 and more.items == ["    return sum(values)"]
 
 
+def test_an_automatic_request_takes_an_empty_answer_as_the_answer() -> None:
+    # The model stopped at once (end of text): no sampled answer is forced out of it.
+    backend = FakeBackend([""], default="    return sum(values)\n")
+    result = complete(backend, source(), CompletionOptions(extra_calls=False), progress=lambda item: None)
+    assert result.items == [] and len(backend.requests) == 1
+    invoked = complete(FakeBackend([""], default="    return sum(values)\n"), source(), CompletionOptions())
+    assert invoked.items == ["    return sum(values)"]
+
+
 def test_progress_reports_each_complete_line_of_the_block() -> None:
     seen: list[str] = []
     complete(FakeBackend([BLOCK]), source(), CompletionOptions(), progress=seen.append)
@@ -244,7 +253,8 @@ def test_the_adaptive_debounce_follows_typing_and_response_time() -> None:
 
 
 def test_an_automatic_request_keeps_trying_while_nothing_was_shown_and_the_budget_has_room() -> None:
-    backend = FakeBackend(["\n", "    return sum(values)\n"])
+    # The first answer does not parse, so it is dropped and nothing was shown.
+    backend = FakeBackend(["    return values +* 2\n", "    return sum(values)\n"])
     shown: list[str] = []
     result = complete(
         backend, CompletionInput(PREFIX, len(PREFIX), "m.py"), CompletionOptions(multiline=False, extra_calls=False),

@@ -73,6 +73,29 @@ def test_symbols_used_near_the_cursor_are_given_as_comments(tmp_path: Path) -> N
     assert parts.symbols == '# geometry.py:\n# def area(width: float, height: float) -> float:\n# Rectangle area.\n'
 
 
+def test_the_symbols_part_holds_while_typing_and_is_rebuilt_after_a_pause(tmp_path: Path) -> None:
+    (tmp_path / "geometry.py").write_text(
+        'def area(width: float, height: float) -> float:\n    return width * height\n\n'
+        "def volume(side: float) -> float:\n    return side ** 3\n\n__all__ = ['area', 'volume']\n"
+    )
+    index = SymbolIndex()
+    index.start(tmp_path)
+    assert index.wait_idle()
+    main = str(tmp_path / "main.py")
+    # ``__all__`` is named near the cursor too: every module has one, so it is never a symbol.
+    head = "from geometry import area\n__all__ = ['f']\n\n" + "".join(f"x{i} = area({i}, 2)\n" for i in range(20))
+    typing = ContextSources(index=index, root=tmp_path, refresh_symbols=False)
+    first = prompt_for(head + "y = ", budget=400, sources=typing, path=main).parts.symbols
+    assert "def area" in first and "volume" not in first and "__all__" not in first
+    # Typed on past the next grid line, where ``volume`` is named: the part stays as it was (a
+    # new one would change the prompt's start and cost a re-evaluation of the whole prompt).
+    typed = head + "".join(f"z{i} = volume({i})\n" for i in range(16)) + "y = "
+    assert prompt_for(typed, budget=400, sources=typing, path=main).parts.symbols == first
+    # After a pause (or a prefill) it is rebuilt.
+    paused = ContextSources(index=index, root=tmp_path, symbols_cache=typing.symbols_cache, refresh_symbols=True)
+    assert "def volume" in prompt_for(typed, budget=400, sources=paused, path=main).parts.symbols
+
+
 def test_ring_chunks_from_other_files_are_commented_and_capped() -> None:
     ring = RingBuffer()
     ring.pick(Chunk("/ws/a.py", 0, tuple(f"a{i} = {i}" for i in range(10))))
