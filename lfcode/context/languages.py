@@ -16,6 +16,7 @@ languages give ``None``; callers fall back to plain-text context.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import logging
@@ -90,6 +91,17 @@ _C_BLOCKS = _set(
     " for_statement while_statement else_clause"
 )
 
+_TYPESCRIPT = LanguageProfile(
+    "typescript", "tree_sitter_typescript", "language_typescript", ("tree_sitter_javascript", "tree_sitter_typescript"),
+    ("typescript",), (".ts", ".mts", ".cts"), "//", family="javascript",
+    functions=_JS_FUNCTIONS,
+    classes=_set("class_declaration abstract_class_declaration class"),
+    imports=_set("import_statement"),
+    scopes=_TS_SCOPES,
+    expression_containers=_TS_EXPRESSIONS,
+    block_containers=_TS_BLOCKS,
+)
+
 #: Every grammar lfcode parses, by name. JavaScript, TypeScript and TSX share their symbols
 #: (``family`` "javascript"), as do C and C++ ("c").
 PROFILES: dict[str, LanguageProfile] = {p.name: p for p in (
@@ -118,25 +130,11 @@ PROFILES: dict[str, LanguageProfile] = {p.name: p for p in (
         expression_containers=_JS_EXPRESSIONS | _set("jsx_element"),
         block_containers=_JS_BLOCKS,
     ),
-    LanguageProfile(
-        "typescript", "tree_sitter_typescript", "language_typescript", ("tree_sitter_javascript", "tree_sitter_typescript"),
-        ("typescript",), (".ts", ".mts", ".cts"), "//", family="javascript",
-        functions=_JS_FUNCTIONS,
-        classes=_set("class_declaration abstract_class_declaration class"),
-        imports=_set("import_statement"),
-        scopes=_TS_SCOPES,
-        expression_containers=_TS_EXPRESSIONS,
-        block_containers=_TS_BLOCKS,
-    ),
-    LanguageProfile(
-        "tsx", "tree_sitter_typescript", "language_tsx", ("tree_sitter_javascript", "tree_sitter_typescript"),
-        ("typescriptreact",), (".tsx",), "//", family="javascript",
-        functions=_JS_FUNCTIONS,
-        classes=_set("class_declaration abstract_class_declaration class"),
-        imports=_set("import_statement"),
-        scopes=_TS_SCOPES,
+    _TYPESCRIPT,
+    # TSX: TypeScript's tables, its own grammar function, plus JSX elements.
+    dataclasses.replace(
+        _TYPESCRIPT, name="tsx", attribute="language_tsx", language_ids=("typescriptreact",), extensions=(".tsx",),
         expression_containers=_TS_EXPRESSIONS | _set("jsx_element"),
-        block_containers=_TS_BLOCKS,
     ),
     LanguageProfile(
         "go", "tree_sitter_go", "language", ("tree_sitter_go",), ("go",), (".go",), "//",
