@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
 from lfcode.errors import CancelToken
@@ -45,6 +46,20 @@ def _partial_stop(text: str, stops: list[str]) -> int:
                 longest = size
                 break
     return longest
+
+
+def _free_sampler(llm: Any) -> None:
+    """Free the sampler chain ``Llama.generate`` left on ``llm`` (llama-cpp-python 0.3.x).
+
+    Each ``generate`` call builds a new chain whose C side holds a vocabulary-sized candidate
+    buffer (262,144 × 12 bytes = 3 MiB for Gemma 3), and the Python wrapper sits in a reference
+    cycle, so without this it is only freed by an occasional full garbage collection: measured,
+    the server's RSS grew about 2 MiB per completion request (50 MiB over 25 requests).
+    """
+    sampler = getattr(llm, "_sampler", None)
+    if sampler is not None:
+        sampler.close()
+        llm._sampler = None
 
 
 def _route_llama_logs(llama_cpp) -> None:
@@ -272,12 +287,16 @@ class LlamaCppBackend:
             repeat_penalty=1.0,
             grammar=grammar,
         )
-        for count, token in enumerate(generator):
-            if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
-                return
-            yield llm.detokenize([token], special=True)
-            if count + 1 >= max_tokens or cancel.is_set():
-                return
+        try:
+            for count, token in enumerate(generator):
+                if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
+                    return
+                yield llm.detokenize([token], special=True)
+                if count + 1 >= max_tokens or cancel.is_set():
+                    return
+        finally:
+            generator.close()
+            _free_sampler(llm)
 
     def chat(
         self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken

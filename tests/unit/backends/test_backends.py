@@ -168,3 +168,16 @@ def test_only_a_tail_that_starts_a_stop_string_is_held_back() -> None:
     assert _partial_stop("a <", ["<eos>", "<|file_sep|>"]) == 1
     assert _partial_stop("done\n\n", ["\n\n\n"]) == 2
     assert _partial_stop("text", []) == 0
+
+
+def test_no_sampler_chain_outlives_its_completion(tiny_backend: LlamaCppBackend) -> None:
+    # llama-cpp-python leaves each generate's sampler chain (a vocabulary-sized buffer, in a
+    # reference cycle) on the Llama object; the backend frees it when the stream ends, whether the
+    # stream ran out, hit its token cap, or was dropped half-read by the caller.
+    assert "".join(tiny_backend.complete(GenerationRequest(prompt="def f", max_tokens=4), threading.Event()))
+    assert tiny_backend._llm._sampler is None
+    stream = tiny_backend.complete(GenerationRequest(prompt="def g", max_tokens=50), threading.Event())
+    next(stream)
+    assert tiny_backend._llm._sampler is not None  # in use while the stream is open
+    stream.close()
+    assert tiny_backend._llm._sampler is None
