@@ -55,24 +55,30 @@ def cli() -> None:
 )
 def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
     """Run the language server (stdio by default)."""
-    from lfcode.lsp.app import create_server
-
     if tcp and stdio:
         fail("--stdio and --tcp exclude each other")
     _setup_logging(os.environ.get("LFCODE_LOG_LEVEL", "info"))
-    from lfcode.backends.openai_http import is_loopback
-
-    if tcp and not is_loopback(host):
-        fail(f"--host {host} is not a loopback address; lfcode serves only this machine")
-    server = create_server()
     if tcp:
+        from lfcode.backends.openai_http import is_loopback
+
+        if not is_loopback(host):
+            fail(f"--host {host} is not a loopback address; lfcode serves only this machine")
+    channel = None
+    if not tcp:
+        # stdout is the LSP channel: keep a private handle on it, then point fd 1 at stderr so
+        # that no print() or C library output (the model loading below) can corrupt the stream.
+        channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        sys.stdout = sys.stderr
+    from lfcode.backends.preload import Preload
+
+    preload = Preload(os.environ)  # the model loads while the server's modules import
+    from lfcode.lsp.app import create_server
+
+    server = create_server(backend_factory=preload.factory)
+    if channel is None:
         server.start_tcp(host, port)
         return
-    # stdout is the LSP channel: keep a private handle on it, then point fd 1 at stderr so that no
-    # print() or C library output can ever corrupt the protocol stream.
-    channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
     server.start_io(sys.stdin.buffer, channel)
 
 
