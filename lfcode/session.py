@@ -39,6 +39,13 @@ T = TypeVar("T")
 #: suggestions and waits for them, several of them.
 INVOKED_BUDGET_FACTOR = 4
 
+#: Prompt evaluation speed assumed for the first request on a document, ms per token: measured
+#: 1.3–1.6 ms for the embedded model on 2 cores (``benchmarks/latency.py`` debug log). That
+#: request may spend half of ``first_latency_ms`` evaluating its prompt; when the model's cache
+#: lacks more of it, its prompt is cut to what fits (500 ms → 156 tokens) and the whole prompt is
+#: evaluated in the background after the answer.
+COLD_PREFILL_MS_PER_TOKEN = 1.6
+
 #: Keys that need the model reloaded when they change: ``backend`` plus what each registered
 #: backend's factory reads (:func:`lfcode.backends.registry.reload_keys`).
 RELOAD_KEYS = reload_keys()
@@ -102,6 +109,8 @@ class Session:
         self._answered: set[str] = set()
         #: Cancels the running or queued prefill; every completion request sets it.
         self._prefill_cancel = threading.Event()
+        #: Set by :meth:`close`: no prefill starts after it (the model is freed in the worker).
+        self._closed = False
         self.debounce = AdaptiveDebounce()
         self.model = ModelState()
         self.workspace = Workspace()
@@ -211,11 +220,15 @@ class Session:
                 return CompletionResult(cancelled=cancel.is_set())
             options = CompletionOptions.from_settings(self.settings, n)
             options.budget_ms, options.extra_calls = budget_ms, not automatic
+            if automatic and key not in self._answered:
+                options.uncached_max = max(32, int(budget_ms / 2 / COLD_PREFILL_MS_PER_TOKEN))
             asked = time.monotonic()
             if automatic and stream and n == 1:
                 result = await self._complete_streaming(key, source, options, cancel, backend)
             else:
                 result = await self._run(complete, backend, source, options, cancel, self.workspace.sources())
+                if result.prompt_cut:
+                    self.prefill(source)  # the whole prompt, in the background
             log.debug(
                 "%s: answered in %.0f ms (%d model calls%s)", key, (time.monotonic() - began) * 1000, result.model_calls,
                 ", out of time" if result.timed_out else "",
@@ -277,6 +290,8 @@ class Session:
                 return
             result = task.result()
             continuation.update(result.items[0] if result.items else "", done=True)
+            if result.prompt_cut and not cancel.is_set():
+                self.prefill(source)  # the whole prompt, now that the block is decoded
 
         job.add_done_callback(finished)
         while not job.done():
@@ -311,6 +326,8 @@ class Session:
         """
         self._prefill_cancel.set()
         cancel = self._prefill_cancel = threading.Event()
+        if self._closed:
+            cancel.set()
         options = CompletionOptions.from_settings(self.settings, 1)
         sources = self.workspace.sources(refresh=True)  # the user paused: rebuild the stable parts
 
@@ -320,7 +337,7 @@ class Session:
                 return 0
 
             def work() -> int:
-                if cancel.is_set():
+                if cancel.is_set() or self._closed:
                     return 0
                 return backend.prefill(prompt_for(backend, source, options, sources), cancel)  # type: ignore[attr-defined]
 
@@ -355,6 +372,7 @@ class Session:
 
     async def close(self) -> None:
         """Cancel everything, free the model and stop the worker."""
+        self._closed = True
         for event in self._inflight.values():
             event.set()
         for continuation in self._continuations.values():

@@ -195,6 +195,14 @@ class LlamaCppBackend:
         with self._lock:
             return self._fill(tokens, cancel)
 
+    def uncached_tokens(self, prompt: str) -> int:
+        """How many tokens of ``prompt`` a completion would evaluate: its length minus the longest
+        prefix the KV cache holds (tokens, at least 1). Waits for a running generation.
+        """
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        with self._lock:
+            return max(1, len(tokens) - self._cached_prefix(tokens))
+
     def _cached_prefix(self, tokens: list[int]) -> int:
         """How many leading ``tokens`` the KV cache holds (caller holds the lock)."""
         llm = self._llm

@@ -67,7 +67,10 @@ class CompletionOptions:
     generated token, over all its model calls, with the semantics of llama-server's
     ``t_max_predict_ms`` (``tools/server/README.md``): once it is spent *and* a line is complete,
     decoding stops, the answer keeps its complete lines and is still post-processed, and no
-    further model call starts. ``extra_calls`` False (the automatic path) allows no further
+    further model call starts. ``uncached_max`` (tokens, or ``None``) bounds the prompt
+    evaluation: when the model's cache lacks more than that many tokens of the prompt (a
+    backend with an ``uncached_tokens(prompt)`` method says), the prompt is rebuilt with a
+    budget of ``uncached_max`` tokens. ``extra_calls`` False (the automatic path) allows no further
     call (guided answer, fallback samples, comment follow-up) once ``progress`` has shown a
     line of the first answer, or once the model's first answer was empty (it stopped at once,
     as llama-server's empty answer): extra calls then only run while nothing was shown and the
@@ -86,6 +89,7 @@ class CompletionOptions:
     guided: bool = True
     budget_ms: float | None = None
     extra_calls: bool = True
+    uncached_max: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, n: int = 1) -> CompletionOptions:
@@ -103,7 +107,8 @@ class CompletionOptions:
 class CompletionResult:
     """``items`` are distinct, non-blank insert texts, best first; ``shape`` tells how they were
     cut; ``raw`` holds every model answer before cleaning (for benchmarks and logs); ``reused``
-    is True when the items are the rest of an earlier suggestion the user typed into."""
+    is True when the items are the rest of an earlier suggestion the user typed into;
+    ``prompt_cut`` when the prompt was cut to ``CompletionOptions.uncached_max`` tokens."""
 
     items: list[str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
@@ -113,6 +118,7 @@ class CompletionResult:
     reused: bool = False
     timed_out: bool = False
     model_calls: int = 0
+    prompt_cut: bool = False
 
 
 def generate_one(
@@ -242,8 +248,16 @@ def complete(
         backend, prefix, suffix, options.context_tokens, options.fim_template, source.path,
         language=language, tree=tree, sources=context,
     )
+    uncached, cut = getattr(backend, "uncached_tokens", None), False
+    if options.uncached_max is not None and options.uncached_max < prompt.tokens and uncached is not None:
+        if uncached(prompt.text) > options.uncached_max:
+            prompt = build_prompt(
+                backend, prefix, suffix, options.uncached_max, options.fim_template, source.path,
+                language=language, tree=tree, sources=context,
+            )
+            cut = True
     stops = list(prompt.stop) + shape.stop_strings()
-    result = CompletionResult(shape=shape, prompt_tokens=prompt.tokens)
+    result = CompletionResult(shape=shape, prompt_tokens=prompt.tokens, prompt_cut=cut)
     names = NameContext(prefix, suffix, language)
     comment = comment_prefix(language)
     at_line_start = not prefix.rsplit("\n", 1)[-1].strip()

@@ -181,3 +181,12 @@ def test_no_sampler_chain_outlives_its_completion(tiny_backend: LlamaCppBackend)
     assert tiny_backend._llm._sampler is not None  # in use while the stream is open
     stream.close()
     assert tiny_backend._llm._sampler is None
+
+
+def test_uncached_tokens_counts_what_a_completion_would_evaluate(tiny_backend: LlamaCppBackend) -> None:
+    prompt = "def uncached(a, b):\n    return a + b\n"
+    whole = len(tiny_backend._llm.tokenize(prompt.encode(), add_bos=True, special=True))
+    tiny_backend.prefill("something else entirely", threading.Event())
+    assert tiny_backend.uncached_tokens(prompt) >= whole - 1  # at most a BOS is shared
+    tiny_backend.prefill(prompt, threading.Event())
+    assert tiny_backend.uncached_tokens(prompt) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,13 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_preloaded_backend_is_handed_over_once_when_the_settings_agree(env: dict[str, str]) -> None:
+    interval = sys.getswitchinterval()
     preload = Preload(env)
     settings = Settings(model=env["LFCODE_MODEL"], n_ctx=512)
     first = preload.factory(settings)
     assert isinstance(first, LlamaCppBackend)
     assert preload._thread.ident is not None and not preload._thread.is_alive()
+    assert sys.getswitchinterval() == interval  # the startup interval is undone
     second = preload.factory(settings)  # a reload builds anew
     assert second is not first
     first.close()
