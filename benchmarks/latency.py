@@ -1,8 +1,13 @@
 """Keystroke latency: lfcode serve vs llama.cpp's llama-server vs raw llama-cpp-python, one run.
 
 The replay models a user who opens a file, reads it for ``--pause-ms`` (2 s), then types it line
-by line from line ``--start``: after each typed line, a completion is asked at the start of the
-next one. The three paths see the same files, positions and idle time:
+by line: after each typed line, a completion is asked at the start of the next one. What is typed
+(``--replay``): ``functions`` (the default, issue 12's replay) retypes six standard-library
+functions (:data:`DEFAULT_FUNCTIONS`), each in its own file opened with the text up to the first
+line of the body after the docstring, 7 lines each (``--function-lines``), 42 requests; ``lines``
+types ``--lines`` lines from line ``--start`` of each FILE (default: textwrap, colorsys, fnmatch
+from line 31, 75 requests), where the text before the cursor is short. The three paths see the
+same files, positions and idle time:
 
 1. **lfcode serve** over LSP stdio (pygls client): ``didOpen`` and ``lfcode/cursor`` at the
    line where typing starts (what lfcode's VS Code and Neovim clients send when the cursor
@@ -33,7 +38,7 @@ rounds run the reverse, so drift on a noisy machine hits each path equally. Late
 per path across rounds.
 
 Also reported: lfcode's cold start (a separate fresh ``lfcode serve``: spawn → initialize →
-didOpen → the first inline completion, asked at once), lfcode's peak RSS (``VmHWM``, max over
+didOpen of textwrap.py up to line ``--start`` → the first inline completion there, asked at once), lfcode's peak RSS (``VmHWM``, max over
 rounds) against the goal model file size + 250 MB, and the share of lfcode answers served
 without a model call. The LSP server does not report the latter and logs nothing per request that
 says it, so it is estimated from the client: an answer under 15 ms (``--no-model-ms``) cannot
@@ -49,7 +54,8 @@ first ``didOpen``; settled = over the last 3 s ``VmRSS`` grew by at most 1 MiB a
 under 5 % of a CPU, waited for at most ``--settle-timeout`` s; the time until then is a server-side
 estimate of the index build) and a short keystroke replay (``--lines``) with the index loaded. Usage::
 
-    python benchmarks/latency.py [--rounds 2] [--lines 25] [--start 30] [--pause-ms 2000]
+    python benchmarks/latency.py [--rounds 2] [--replay functions|lines] [--function-lines 7]
+                                 [--lines 25] [--start 30] [--pause-ms 2000]
                                  [--skip-server] [--skip-raw] [--llama-server PATH] [FILE ...]
     python benchmarks/latency.py --scale [--lines 5] [FILE ...]
 """
@@ -72,6 +78,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import llama_server  # a sibling module of this script
 
 DEFAULT_FILES = ["textwrap.py", "colorsys.py", "fnmatch.py"]
+#: ``--replay functions`` (the default): six standard-library functions, each retyped from the
+#: first line of its body after the docstring, 7 lines each (42 requests), as issue 12's replay.
+DEFAULT_FUNCTIONS = [
+    "textwrap.py:TextWrapper._wrap_chunks", "colorsys.py:rgb_to_hls", "fnmatch.py:translate",
+    "heapq.py:merge", "statistics.py:median", "difflib.py:SequenceMatcher.find_longest_match",
+]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 MIB = 1024 * 1024
 
@@ -97,8 +109,28 @@ def table(rows: list[tuple[str, list[float]]]) -> None:
 
 
 def typed_positions(files: list[Path], start: int, count: int) -> dict[Path, list[int]]:
-    """0-based lines at whose start a completion is asked, per file."""
+    """0-based lines at whose start a completion is asked, per file (``--replay lines``)."""
     return {p: list(range(start, min(len(p.read_text().splitlines()), start + count))) for p in files}
+
+
+def function_positions(functions: list[str], count: int) -> dict[Path, list[int]]:
+    """``--replay functions``: per ``"module.py:Qualified.name"`` of the standard library, the
+    0-based lines of the first ``count`` lines of the function's body after its docstring (the
+    document holds the file up to there when it is opened)."""
+    import ast
+
+    positions: dict[Path, list[int]] = {}
+    for spec in functions:
+        name, qualname = spec.split(":")
+        path = STDLIB / name
+        node: ast.AST = ast.parse(path.read_text())
+        for part in qualname.split("."):
+            node = next(n for n in ast.iter_child_nodes(node) if getattr(n, "name", None) == part)
+        body = node.body  # type: ignore[attr-defined]
+        first = body[1] if ast.get_docstring(node) and len(body) > 1 else body[0]  # type: ignore[arg-type]
+        start = first.lineno - 1
+        positions[path] = list(range(start, min(node.end_lineno, start + count)))  # type: ignore[attr-defined]
+    return positions
 
 
 def verdict(ok: bool) -> str:
@@ -186,6 +218,7 @@ class Lfcode:
         latencies: list[float] = []
         for path in files:
             lines = path.read_text().splitlines(keepends=True)
+            start = positions[path][0]
             uri = self.open(path, "".join(lines[:start]))
             # Where the cursor rests, as lfcode's VS Code and Neovim clients say it (lfcode/cursor);
             # the server prefills the prompt there during the pause.
@@ -265,11 +298,18 @@ def compare(args: argparse.Namespace, files: list[Path]) -> None:
     settings = Settings(model=args.model)
     model_file = model_path(settings)
     threads, n_ctx = settings.resolved_threads(), settings.n_ctx
-    positions = typed_positions(files, args.start, args.lines)
+    if args.replay == "functions" and not args.files:
+        positions = function_positions(DEFAULT_FUNCTIONS, args.function_lines)
+        files = list(positions)
+        described = (f"functions: {', '.join(DEFAULT_FUNCTIONS)}; the first {args.function_lines} lines of each body "
+                     "after its docstring typed")
+    else:
+        positions = typed_positions(files, args.start, args.lines)
+        described = f"files: {', '.join(p.name for p in files)}; lines {args.start + 1}–{args.start + args.lines} typed in each"
     paths = ["lfcode"] + ([] if args.skip_server else ["llama-server"]) + ([] if args.skip_raw else ["raw"])
     binary = None if args.skip_server else llama_server.find_binary(args.llama_server)
 
-    cold = asyncio.run(lfcode_cold_start(args.model, files[0], args.start))
+    cold = asyncio.run(lfcode_cold_start(args.model, STDLIB / DEFAULT_FILES[0], args.start))
     results: dict[str, list[float]] = {p: [] for p in paths}
     lfcode_rss = server_rss = 0
     server_ready: list[float] = []
@@ -297,7 +337,7 @@ def compare(args: argparse.Namespace, files: list[Path]) -> None:
             results[path].extend(latencies)
 
     print(
-        f"files: {', '.join(p.name for p in files)}; lines {args.start + 1}–{args.start + args.lines} typed in each; "
+        f"{described}; "
         f"pause {args.pause_ms} ms after opening; {args.rounds} round(s): {' | '.join(orders)}"
     )
     print(f"model: {model_file.name} ({model_file.stat().st_size / MIB:.0f} MiB); n_ctx {n_ctx}; threads {threads}; "
@@ -434,7 +474,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help=f"files to type (default: {', '.join(DEFAULT_FILES)} from the stdlib)")
     parser.add_argument("--model", default="embedded")
-    parser.add_argument("--start", type=int, default=30, help="lines already in the document")
+    parser.add_argument("--replay", choices=["functions", "lines"], default="functions",
+                        help="six stdlib functions' bodies (issue 12's replay), or --lines lines from --start of each FILE")
+    parser.add_argument("--function-lines", type=int, default=7, help="--replay functions: lines typed per function")
+    parser.add_argument("--start", type=int, default=30, help="lines already in the document (and the cold start's line)")
     parser.add_argument("--lines", type=int, default=25, help="lines typed per file")
     parser.add_argument("--pause-ms", type=int, default=2000, help="idle time after opening each file")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; the path order alternates")

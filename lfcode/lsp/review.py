@@ -18,7 +18,7 @@ finished review stay as they were. A ``$/cancelRequest`` of the command stops it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
@@ -26,9 +26,10 @@ from pygls.uris import from_fs_path, to_fs_path
 from lfcode.errors import UserError
 from lfcode.lsp.jobs import Job, guarded, require_backend
 from lfcode.lsp.state import LfcodeServer
-from lfcode.review import service
-from lfcode.review.findings import Finding
-from lfcode.review.result import ReviewOptions, ReviewResult
+
+if TYPE_CHECKING:  # the review modules (GitPython, rich) load on the first review: cold start
+    from lfcode.review.findings import Finding
+    from lfcode.review.result import ReviewResult
 
 REVIEW_COMMAND = "lfcode.review"
 #: A review of many hunks on a laptop can take minutes; past this it is stopped.
@@ -92,6 +93,9 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
         lfcode.errors.Cancelled: the user cancelled (nothing is published).
         lfcode.errors.LfcodeError: the review failed (see :func:`lfcode.review.service.review_changes`).
     """
+    from lfcode.review import service
+    from lfcode.review.result import ReviewOptions
+
     folder = _folder(ls, args)
     backend = await require_backend(ls)
     async with Job(ls, "lfcode: Review changes") as job:
