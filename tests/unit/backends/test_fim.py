@@ -238,3 +238,22 @@ def test_format_fim_repo_header_variants() -> None:
     deepseek = format_fim(get_fim("deepseek"), "a", "b", repo_name="r", file_path="p")
     assert deepseek == "<｜fim▁begin｜>a<｜fim▁hole｜>b<｜fim▁end｜>"
     assert format_fim(get_fim("codestral"), "a", "b", repo_name="r") == "[SUFFIX]b[PREFIX]a"
+
+
+def test_the_vocabulary_scan_keeps_the_gil_and_reads_the_same_attributes(tmp_path: Path, llama_cpp) -> None:
+    import ctypes
+
+    from lfcode.backends.fim import _holding_the_gil
+
+    llm = _load(llama_cpp, write_tiny_gguf(tmp_path / "starcoder-tiny.gguf", family="starcoder"))
+    try:
+        plain = llama_cpp.llama_vocab_get_attr
+        held = _holding_the_gil(plain)
+        # PYFUNCTYPE: called with the GIL held (ctypes' FUNCFLAG_PYTHONAPI), unlike the binding.
+        assert held._flags_ & ctypes._FUNCFLAG_PYTHONAPI and not plain._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+        vocab_p = llm._model.vocab
+        ids = range(int(llama_cpp.llama_vocab_n_tokens(vocab_p)))
+        assert [held(vocab_p, i) for i in ids] == [plain(vocab_p, i) for i in ids]
+        assert _holding_the_gil(len) is len  # not a ctypes function: left as it is
+    finally:
+        llm.close()
