@@ -32,8 +32,8 @@ PRELOADED = ("llama-cpp",)
 #: Python's thread switch interval while the early load runs, s (the default is 0.005). Both
 #: threads import modules, and llama.cpp calls back into Python for every log line it writes
 #: while loading (hundreds); each time a thread wants the GIL it may wait a whole interval.
-#: Measured, cold start on 2 cores (3 quiet runs each): 1473–1736 ms at 0.005, 1248–1301 ms at
-#: 0.0005, 1259–1313 ms at 0.0002.
+#: Measured, cold start on 2 cores, 6 interleaved runs each: median 1710 ms at 0.005, 1602 ms at
+#: 0.0005 (before the vocabulary scan kept the GIL, 1473–1736 ms against 1248–1301 ms).
 STARTUP_SWITCH_INTERVAL_S = 0.0005
 
 
