@@ -190,3 +190,27 @@ def test_uncached_tokens_counts_what_a_completion_would_evaluate(tiny_backend: L
     assert tiny_backend.uncached_tokens(prompt) >= whole - 1  # at most a BOS is shared
     tiny_backend.prefill(prompt, threading.Event())
     assert tiny_backend.uncached_tokens(prompt) == 1
+
+
+def test_the_embedded_models_special_vocabulary_is_scanned_once(tmp_path: Path, monkeypatch) -> None:
+    from lfcode.backends import fim
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    models = tmp_path / "cache" / "lfcode" / "models"
+    models.mkdir(parents=True)
+    ours = write_tiny_gguf(models / "tiny.gguf", family="starcoder")
+    scans: list[int] = []
+    real_scan = fim.vocab_from_llama
+    monkeypatch.setattr(fim, "vocab_from_llama", lambda llm: scans.append(1) or real_scan(llm))
+    first = LlamaCppBackend(ours, n_ctx=256)
+    second = LlamaCppBackend(ours, n_ctx=256)
+    assert len(scans) == 1 and first.capabilities == second.capabilities and first.capabilities.fim is not None
+    assert (models / "tiny.gguf.special-vocab.json").is_file()
+    first.close()
+    second.close()
+    (tmp_path / "user").mkdir()
+    elsewhere = write_tiny_gguf(tmp_path / "user" / "tiny.gguf", family="starcoder")
+    LlamaCppBackend(elsewhere, n_ctx=256).close()
+    LlamaCppBackend(elsewhere, n_ctx=256).close()
+    assert len(scans) == 3  # a model of the user's: scanned each time, nothing written beside it
+    assert [p.name for p in elsewhere.parent.iterdir()] == ["tiny.gguf"]
