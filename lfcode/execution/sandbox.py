@@ -224,6 +224,19 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def _feed(pipe, data: bytes) -> None:
+    """Write ``data`` to a child's stdin and close it (a thread: the child may not read it all)."""
+    try:
+        pipe.write(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
+
+
 class Sandbox:
     """Runs commands with ``work`` (a folder lfcode created, e.g. a project copy) as the writable
     current folder.
@@ -280,8 +293,11 @@ class Sandbox:
             args += ["--json-status-fd", str(status_fd)]
         return [*args, "--", *argv]
 
-    def run(self, argv: Sequence[str], cancel: CancelToken | None = None, watch: Callable[[], bool] | None = None) -> SandboxResult:
+    def run(self, argv: Sequence[str], cancel: CancelToken | None = None, watch: Callable[[], bool] | None = None,
+            stdin: bytes | None = None) -> SandboxResult:
         """Run ``argv`` (``argv[0]`` an absolute path or a name on :data:`SAFE_PATH`) and wait.
+        ``stdin`` (bytes), when given, is written to the command's standard input, which is then
+        closed (else it reads ``/dev/null``).
 
         ``watch`` is called every :data:`POLL_SECONDS` (50 ms) while it runs; returning True
         kills the run (``stopped``). ``cancel`` being set kills it too (``cancelled``).
@@ -301,10 +317,13 @@ class Sandbox:
                 os.mkdir(f"{home}/home", 0o555)
                 os.mkdir(f"{home}/tmp", 0o700)
                 env = sandbox_env(self.env, f"{home}/home", f"{home}/tmp")
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       start_new_session=True, pass_fds=fds, preexec_fn=rlimits(self.limits.cpu_seconds, self.limits.memory_bytes, self.limits.file_bytes))
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=fds,
+                                       preexec_fn=rlimits(self.limits.cpu_seconds, self.limits.memory_bytes, self.limits.file_bytes))
             capture = Capture(process.stdout, self.limits.output_bytes)
             capture.start()
+            if stdin is not None:
+                threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True).start()
             result = SandboxResult(exit_code=None, output="", isolated=self.isolate)
             deadline = started + self.limits.wall_seconds
             while process.poll() is None:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Literal
 
 from lfcode.errors import CancelToken, Cancelled, LfcodeError
+from lfcode.execution import project
 from lfcode.execution import sandbox as sandboxing
 from lfcode.testgen.generate import GeneratedTests, TestPlan, keep_only
 
@@ -62,7 +63,7 @@ MAX_COPY_FILES = 20_000
 MAX_COPY_BYTES = 200 * 1024 * 1024
 #: Largest progress file read back, bytes.
 PROGRESS_BYTES = 4 * 1024 * 1024
-IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "env", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "build", "dist", "target", "*.gguf", "*.egg-info")
+IGNORED = project.IGNORED
 NOT_RUN_NOTE = "# lfcode: not run — no sandbox ({hint})\n"
 
 GUARD = """
@@ -154,35 +155,20 @@ class VerifyResult:
         return f"{len(self.kept)} kept, {len(self.dropped)} dropped"
 
 
-def project_python(root: Path) -> str:
-    """The project's virtual-environment interpreter if it has one, else ``sys.executable``."""
-    for folder in (".venv", "venv"):
-        for candidate in (root / folder / "bin" / "python", root / folder / "Scripts" / "python.exe"):
-            if candidate.is_file():
-                return str(candidate)
-    return sys.executable
+project_python = project.project_python
 
 
 def copy_project(root: Path, target: Path) -> None:
-    """Copy ``root`` to ``target`` without :data:`IGNORED` folders and files; symbolic links are
-    copied as links (never followed).
+    """Copy ``root`` to ``target`` (:func:`lfcode.execution.project.copy_project`) within
+    :data:`MAX_COPY_FILES` / :data:`MAX_COPY_BYTES`.
 
     Raises:
-        VerifyError: the project exceeds :data:`MAX_COPY_FILES` or :data:`MAX_COPY_BYTES`.
+        VerifyError: the project exceeds those bounds.
     """
-    ignore = shutil.ignore_patterns(*IGNORED)
-    count = size = 0
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in ignore(folder, dirs)]
-        for name in set(files) - ignore(folder, files):
-            count += 1
-            try:
-                size += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                continue
-        if count > MAX_COPY_FILES or size > MAX_COPY_BYTES:
-            raise VerifyError(f"the project is too large to copy for verification (over {MAX_COPY_FILES} files or {MAX_COPY_BYTES >> 20} MiB)")
-    shutil.copytree(root, target, ignore=ignore, symlinks=True)
+    try:
+        project.copy_project(root, target, MAX_COPY_FILES, MAX_COPY_BYTES)
+    except project.ProjectTooLarge as exc:
+        raise VerifyError(str(exc).replace("a sandboxed run", "verification")) from None
 
 
 def _isolation(mode: str) -> bool:
@@ -348,18 +334,7 @@ def _run_all(work: Path, plugin: Path, state: Path, relative: Path, python: str,
     return _sort(names, results, output[-4000:], result)
 
 
-def _remove(path: Path) -> None:
-    """Delete a temporary folder completely, even where the run removed write permission
-    (only folders are made writable again; links are never followed)."""
-
-    def retry(func, target, _info) -> None:
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            func(target)
-        except OSError as exc:
-            log.warning("verify: cannot remove %s: %s", target, exc)
-
-    shutil.rmtree(path, onerror=retry)
+_remove = project.remove_tree
 
 
 def _sort(names: list[str], results: dict[str, str], output: str, result: VerifyResult) -> VerifyResult:

@@ -1,0 +1,158 @@
+"""The script :mod:`lfcode.execution.engine` runs inside the sandbox: import a module, evaluate
+call expressions against it, and report what each did. Standard library only (plus coverage.py
+when it can be imported); it is copied into the run's state folder and run by the project's
+interpreter, never imported by lfcode itself.
+
+Request (JSON on stdin): ``{"file": path, "module": dotted name, "paths": [sys.path entries first],
+"fallback_paths": [sys.path entries last],
+"calls": [expression, ...], "constructor": expression or null, "call_seconds": float,
+"results": path}``. With a ``constructor``, each call is evaluated with ``obj`` bound to a fresh
+instance built by it (``obj.method(1)``). Results (JSON lines appended to ``results``, one per
+event, flushed at once so that a crash keeps what was done): ``{"import_error": "Type:
+message"}`` or ``{"imported": true}``, then per call ``{"call", "repr", "type", "literal",
+"exception": {"type", "message"} | null, "stdout", "lines", "arcs", "ms", "stable",
+"timed_out"}``. ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
+lines and branch arcs of ``file`` during the call (coverage.py, ``null`` without it); ``stable``:
+a second evaluation in a fresh namespace gave the same ``repr`` (or exception).
+"""
+
+import ast
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import signal
+import sys
+import time
+
+REPR_CHARS = 2000
+STDOUT_CHARS = 4000
+MESSAGE_CHARS = 500
+
+
+class CallTimeout(BaseException):
+    """A call ran past ``call_seconds`` (raised by SIGALRM; a BaseException so that a bare
+    ``except Exception`` in project code does not swallow it)."""
+
+
+def _alarm(signum, frame):
+    raise CallTimeout()
+
+
+def _qualified(kind):
+    module = getattr(kind, "__module__", "") or ""
+    name = getattr(kind, "__qualname__", getattr(kind, "__name__", "?"))
+    return name if module == "builtins" else module + "." + name
+
+
+def _import(request):
+    path = os.path.abspath(request["file"])
+    name = request["module"]
+    try:
+        module = importlib.import_module(name)
+        if os.path.abspath(getattr(module, "__file__", "") or "") == path:
+            return module
+    except Exception:  # noqa: BLE001 - fall back to loading the file by path
+        pass
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _evaluate(module, request, call, coverage_module):
+    """One evaluation of ``call``: (outcome dict without ``stable``, comparable key)."""
+    namespace = dict(vars(module))
+    sink = io.StringIO()
+    cov = None
+    if coverage_module is not None:
+        cov = coverage_module.Coverage(data_file=None, branch=True, include=[os.path.abspath(request["file"])], config_file=False)
+    outcome = {"call": call, "repr": None, "type": None, "literal": False, "exception": None, "stdout": "",
+               "lines": None, "arcs": None, "ms": 0.0, "timed_out": False}
+    signal.setitimer(signal.ITIMER_REAL, float(request.get("call_seconds", 2.0)))
+    began = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(sink):
+            if request.get("constructor"):
+                namespace["obj"] = eval(compile(request["constructor"], "<constructor>", "eval"), namespace)
+            code = compile(call, "<call>", "eval")
+            if cov is not None:
+                cov.start()
+            try:
+                value = eval(code, namespace)
+            finally:
+                if cov is not None:
+                    cov.stop()
+    except CallTimeout:
+        outcome["timed_out"] = True
+        outcome["exception"] = {"type": "TimeoutError", "message": "the call ran past %s s" % request.get("call_seconds", 2.0)}
+    except BaseException as exc:  # noqa: BLE001 - every failure of project code is an observation
+        outcome["exception"] = {"type": _qualified(type(exc)), "message": str(exc)[:MESSAGE_CHARS]}
+    else:
+        try:
+            text = repr(value)
+        except BaseException as exc:  # noqa: BLE001
+            text = "<repr failed: %s>" % type(exc).__name__
+        outcome["repr"] = text[:REPR_CHARS]
+        outcome["type"] = _qualified(type(value))
+        try:
+            outcome["literal"] = len(text) <= REPR_CHARS and ast.literal_eval(text) == value
+        except BaseException:  # noqa: BLE001 - not a literal
+            outcome["literal"] = False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    outcome["ms"] = round((time.perf_counter() - began) * 1000, 3)
+    outcome["stdout"] = sink.getvalue()[:STDOUT_CHARS]
+    if cov is not None:
+        data = cov.get_data()
+        path = os.path.abspath(request["file"])
+        outcome["lines"] = sorted(data.lines(path) or [])
+        outcome["arcs"] = sorted(list(arc) for arc in (data.arcs(path) or []))
+    key = (outcome["repr"], json.dumps(outcome["exception"], sort_keys=True))
+    return outcome, key
+
+
+def main():
+    request = json.load(sys.stdin)
+    results = open(request["results"], "a", encoding="utf-8")
+
+    def emit(record):
+        results.write(json.dumps(record) + "\n")
+        results.flush()
+
+    sys.path[:0] = request.get("paths", [])
+    sys.path.extend(request.get("fallback_paths", []))  # after the interpreter's own packages
+    signal.signal(signal.SIGALRM, _alarm)
+    try:
+        import coverage as coverage_module
+    except Exception:  # noqa: BLE001 - no coverage.py for this interpreter: no lines reported
+        coverage_module = None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            signal.setitimer(signal.ITIMER_REAL, float(request.get("call_seconds", 2.0)) * 5)
+            try:
+                module = _import(request)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except CallTimeout:
+        emit({"import_error": "TimeoutError: importing the module took too long"})
+        return
+    except BaseException as exc:  # noqa: BLE001 - reported to the user as is
+        emit({"import_error": "%s: %s" % (_qualified(type(exc)), str(exc)[:MESSAGE_CHARS])})
+        return
+    emit({"imported": True})
+    for call in request["calls"]:
+        outcome, key = _evaluate(module, request, call, coverage_module)
+        if outcome["timed_out"]:
+            outcome["stable"] = False
+        else:
+            again, second = _evaluate(module, request, call, None)
+            outcome["stable"] = key == second and not again["timed_out"]
+        emit(outcome)
+
+
+if __name__ == "__main__":
+    main()
