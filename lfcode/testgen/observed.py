@@ -1,0 +1,260 @@
+"""Tests from observed behaviour: propose calls, run them (:mod:`lfcode.execution.engine`), keep a
+small set that covers the most, and write assertions of what was observed.
+
+The model cannot predict what a function returns; execution can. Pynguin writes regression
+assertions from observed values the same way, and Meta's TestGen-LLM keeps only tests that
+build, pass and add coverage ("Automated Unit Test Improvement using Large Language Models at
+Meta", 2024). This module is the model-free part:
+
+- :func:`propose_calls`: call expressions from the function's doctest examples, values for each
+  parameter from its type hints, boundary values mined from the body (the constants it compares
+  against, and just below and above them: ``if l <= 0.5`` gives 0.5, 0.49, 0.51), and the usual
+  edge values (empty, zero, negative, ``None``), varied one parameter at a time;
+- :func:`select_calls`: the greedy set cover of executed lines and branch arcs (Chvátal, "A
+  greedy heuristic for the set-covering problem", 1979), over stable calls only;
+- :func:`write_tests`: one pytest test per kept call, ``assert f(...) == observed`` (with
+  ``pytest.approx`` for floats), ``pytest.raises`` for exceptions, and an ``isinstance`` check
+  when the value's ``repr`` is not a literal.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from collections.abc import Sequence
+
+from lfcode.execution.engine import CallOutcome
+
+#: Values tried for a parameter with no hint and no mined constant.
+GENERIC = ("0", "1", "-1", "0.5", "''", "'abc'", "None", "[]", "[1, 2, 3]")
+#: Values per annotation name.
+BY_HINT = {
+    "int": ("0", "1", "-1", "2", "100"),
+    "float": ("0.0", "0.5", "1.0", "-1.0", "2.5"),
+    "bool": ("True", "False"),
+    "str": ("''", "'a'", "'abc'", "'Hello World'"),
+    "bytes": ("b''", "b'abc'"),
+    "list": ("[]", "[1, 2, 3]", "[3, 1, 2]"),
+    "tuple": ("()", "(1, 2)"),
+    "dict": ("{}", "{'a': 1}"),
+    "set": ("set()", "{1, 2}"),
+}
+#: Most calls proposed per function.
+MAX_CALLS = 80
+
+
+def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """The function or method ``qualname`` (``"f"`` or ``"Class.method"``) in ``tree``.
+
+    Raises:
+        LookupError: there is no such function.
+    """
+    node: ast.AST = tree
+    for part in qualname.split("."):
+        node = next((n for n in ast.iter_child_nodes(node) if getattr(n, "name", None) == part), None)  # type: ignore[assignment]
+        if node is None:
+            raise LookupError(f"no function {qualname}")
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise LookupError(f"{qualname} is not a function")
+    return node
+
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> list[ast.arg]:
+    args = [*function.args.posonlyargs, *function.args.args]
+    if method and args:
+        args = args[1:]
+    required = len(args) - len(function.args.defaults)
+    return args[: max(required, 0)] or []
+
+
+def boundary_values(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Expressions of the numeric and string constants ``function`` compares against, with the
+    numbers just below and above them (±1 for integers, ±0.01 for floats), first seen first."""
+    values: list[str] = []
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in (node.left, *node.comparators):
+            if isinstance(operand, ast.UnaryOp) and isinstance(operand.op, ast.USub) and isinstance(operand.operand, ast.Constant):
+                constant: object = -operand.operand.value if isinstance(operand.operand.value, (int, float)) else None
+            elif isinstance(operand, ast.Constant):
+                constant = operand.value
+            else:
+                continue
+            if isinstance(constant, bool) or constant is None:
+                continue
+            if isinstance(constant, int):
+                values += [repr(constant), repr(constant - 1), repr(constant + 1)]
+            elif isinstance(constant, float):
+                values += [repr(constant), repr(round(constant - 0.01, 10)), repr(round(constant + 0.01, 10))]
+            elif isinstance(constant, str):
+                values.append(repr(constant))
+    return list(dict.fromkeys(values))
+
+
+def doctest_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[str]:
+    """The ``>>> name(...)`` expressions of ``function``'s docstring."""
+    doc = ast.get_docstring(function) or ""
+    calls = []
+    for line in doc.splitlines():
+        match = re.match(r"\s*>>>\s+(.*)$", line)
+        if match and re.match(rf"{re.escape(name)}\s*\(", match.group(1)):
+            try:
+                ast.parse(match.group(1), mode="eval")
+            except SyntaxError:
+                continue
+            calls.append(match.group(1).strip())
+    return calls
+
+
+def _pool(arg: ast.arg, mined: list[str]) -> list[str]:
+    hint = arg.annotation
+    name = ""
+    if isinstance(hint, ast.Name):
+        name = hint.id
+    elif isinstance(hint, ast.Subscript) and isinstance(hint.value, ast.Name):
+        name = hint.value.id.lower()
+    elif isinstance(hint, ast.Constant) and isinstance(hint.value, str):
+        name = hint.value
+    typed = BY_HINT.get(name)
+    if typed is not None:
+        numeric = name in ("int", "float")
+        extra = [v for v in mined if numeric and _is_number(v)] if numeric else [v for v in mined if v.startswith(("'", '"')) and name == "str"]
+        return list(dict.fromkeys([*typed[:2], *extra, *typed[2:]]))
+    return list(dict.fromkeys([*mined, *GENERIC]))
+
+
+def _is_number(expression: str) -> bool:
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def propose_calls(source: str, qualname: str, max_calls: int = MAX_CALLS) -> list[str]:
+    """Call expressions for ``qualname`` in the module ``source``: its doctest examples, then a
+    base call with each required parameter's first value, then every other value of each
+    parameter with the others at their base (one factor at a time), then pairs of the first
+    values. A method ``"Class.m"`` is called as ``obj.m(...)`` (the engine's ``constructor``
+    builds ``obj``). At most ``max_calls``, without duplicates.
+
+    Raises:
+        LookupError: ``qualname`` is not a function of ``source``.
+        SyntaxError: ``source`` does not parse.
+    """
+    function = find_function(ast.parse(source), qualname)
+    method = "." in qualname
+    name = qualname.rsplit(".", 1)[-1]
+    callee = f"obj.{name}" if method else name
+    calls = [] if method else doctest_calls(function, name)
+    params = _parameters(function, method)
+    mined = boundary_values(function)
+    pools = [_pool(arg, mined) for arg in params]
+    base = [pool[0] for pool in pools]
+    calls.append(f"{callee}({', '.join(base)})")
+    for index, pool in enumerate(pools):
+        for value in pool[1:]:
+            args = list(base)
+            args[index] = value
+            calls.append(f"{callee}({', '.join(args)})")
+    for combo in itertools.product(*(pool[:3] for pool in pools)):
+        calls.append(f"{callee}({', '.join(combo)})")
+        if len(calls) > max_calls * 2:
+            break
+    return list(dict.fromkeys(calls))[:max_calls]
+
+
+def coverage_units(outcome: CallOutcome) -> set[tuple[int, int]]:
+    """What ``outcome`` covered: its lines as ``(line, 0)`` and its branch arcs."""
+    units = {(line, 0) for line in outcome.lines or ()}
+    return units | set(outcome.arcs or ())
+
+
+def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12) -> list[CallOutcome]:
+    """The greedy set cover of lines and arcs over the stable, finished outcomes: repeatedly the
+    one adding most new units (ties: the shorter call, then the earlier), until nothing new or
+    ``limit`` calls. Returns them in the order chosen."""
+    candidates = [o for o in outcomes if o.stable and not o.timed_out and (o.lines or o.arcs)]
+    covered: set[tuple[int, int]] = set()
+    chosen: list[CallOutcome] = []
+    while candidates and len(chosen) < limit:
+        best = max(candidates, key=lambda o: (len(coverage_units(o) - covered), -len(o.call), -candidates.index(o)))
+        gain = coverage_units(best) - covered
+        if not gain:
+            break
+        chosen.append(best)
+        covered |= gain
+        candidates.remove(best)
+    return chosen
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return slug[:limit].rstrip("_") or "call"
+
+
+def _has_float(value: object) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(isinstance(item, float) for item in value)
+    return False
+
+
+def _flat_numbers(value: object) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    return isinstance(value, (tuple, list)) and all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in value)
+
+
+def write_tests(module: str, qualname: str, outcomes: Sequence[CallOutcome], constructor: str | None = None) -> str:
+    """A pytest file asserting each outcome's observed behaviour, one test per outcome, named
+    after the call and what it did. A header comment says the assertions record the current
+    behaviour. Returns the file's text (it still has to pass in the sandbox to be kept)."""
+    name = qualname.rsplit(".", 1)[-1]
+    owner = qualname.split(".")[0]
+    needs_pytest = False
+    bodies: list[str] = []
+    seen: set[str] = set()
+    for outcome in outcomes:
+        call = outcome.call
+        setup = f"    obj = {constructor}\n" if constructor else ""
+        args = call[call.index("(") + 1 : -1] if "(" in call and call.endswith(")") else call
+        if outcome.exception_type is not None:
+            exc = outcome.exception_type.rsplit(".", 1)[-1]
+            test = f"test_{_slug(name)}_{_slug(args)}_raises_{_slug(exc)}"
+            qualified = exc if "." not in outcome.exception_type or outcome.exception_type.startswith("builtins.") else outcome.exception_type
+            body = f"{setup}    with pytest.raises({qualified}):\n        {call}\n"
+            needs_pytest = True
+        elif outcome.literal and outcome.value_repr is not None:
+            value = ast.literal_eval(outcome.value_repr)
+            test = f"test_{_slug(name)}_{_slug(args)}"
+            if _has_float(value) and _flat_numbers(value):
+                body = f"{setup}    assert {call} == pytest.approx({outcome.value_repr})\n"
+                needs_pytest = True
+            else:
+                body = f"{setup}    assert {call} == {outcome.value_repr}\n"
+        elif outcome.value_type is not None:
+            test = f"test_{_slug(name)}_{_slug(args)}_type"
+            kind = outcome.value_type.rsplit(".", 1)[-1]
+            body = f"{setup}    assert type({call}).__name__ == {kind!r}\n"
+        else:
+            continue
+        while test in seen:
+            test += "_"
+        seen.add(test)
+        bodies.append(f"def {test}():\n{body}")
+    imports = [f"from {module} import {owner}" if "." in qualname or constructor else f"from {module} import {name}"]
+    if constructor:
+        head = constructor.split("(", 1)[0].strip()
+        if head.isidentifier() and head != owner:
+            imports.append(f"from {module} import {head}")
+    if needs_pytest:
+        imports.insert(0, "import pytest\n")
+    header = (
+        f"# Generated by lfcode from observed behaviour of {module}.{qualname}: these assertions record\n"
+        "# what the code does today (run in a sandbox), not what it should do. Review before relying on them.\n"
+    )
+    return header + "\n".join(imports) + "\n\n\n" + "\n\n".join(bodies)
