@@ -207,8 +207,14 @@ def explain(target: str, model: str | None) -> None:
 @click.option("--run", "run_tests", is_flag=True, help="Run the tests (pytest) and keep only the passing ones.")
 @click.option("--write", is_flag=True, help="Append the tests to the test file (created if needed).")
 @click.option("--model", help='GGUF path or "embedded" (overrides settings).')
-def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
-    """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them."""
+@click.option("--model-tests", is_flag=True,
+              help="With --run: ask the model for tests even where lfcode can observe the code (Python, pytest).")
+def tests(target: str, run_tests: bool, write: bool, model: str | None, model_tests: bool) -> None:
+    """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them.
+
+    With --run, Python functions tested with pytest get tests from observed behaviour: calls
+    proposed from the code run in the sandbox and the assertions record what they returned or
+    raised (no model). Elsewhere, or when that finds nothing, the model writes the tests."""
     import threading
 
     from lfcode.context.symbols import find_symbol
@@ -227,9 +233,14 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None) -> None:
         plan = service.plan_tests(file, text, symbol, project_root(file))
     except LfcodeError as exc:
         fail(str(exc))
-    settings, backend = _model_for(file, model)
+    settings = _settings_for(file, model)
     try:
-        generated = service.generate(backend, plan, threading.Event())
+        generated = service.observe(plan, sandbox=settings.sandbox) if run_tests and not model_tests else None
+        if generated is not None:
+            note("lfcode: tests from observed behaviour (calls run in the sandbox; no model)")
+        else:
+            settings, backend = _model_for(file, model)
+            generated = service.generate(backend, plan, threading.Event())
         if run_tests:
             checked = service.verify(plan, generated, sandbox=settings.sandbox)
             if checked.result is None:

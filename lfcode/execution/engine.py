@@ -49,7 +49,8 @@ class CallOutcome:
     printed (first 4,000 characters); ``lines``/``arcs`` are the 1-based lines and branch arcs
     of the file executed during the call (``None`` without coverage.py in the interpreter);
     ``ms`` the first evaluation's time; ``stable`` that a second evaluation gave the same
-    ``repr`` or exception.
+    ``repr`` or exception; ``constructor_error`` (``"Type: message"``) that building ``obj``
+    failed, so the call was not tried.
     """
 
     call: str
@@ -64,6 +65,7 @@ class CallOutcome:
     ms: float
     stable: bool
     timed_out: bool
+    constructor_error: str | None = None
 
     @classmethod
     def from_record(cls, record: dict) -> CallOutcome:
@@ -78,6 +80,7 @@ class CallOutcome:
             lines=None if lines is None else tuple(int(n) for n in lines),
             arcs=None if arcs is None else tuple((int(a), int(b)) for a, b in arcs),
             ms=float(record.get("ms") or 0.0), stable=bool(record.get("stable")), timed_out=bool(record.get("timed_out")),
+            constructor_error=record.get("constructor_error"),
         )
 
 

@@ -11,7 +11,8 @@ instance built by it (``obj.method(1)``). Results (JSON lines appended to ``resu
 event, flushed at once so that a crash keeps what was done): ``{"import_error": "Type:
 message"}`` or ``{"imported": true}``, then per call ``{"call", "repr", "type", "literal",
 "exception": {"type", "message"} | null, "stdout", "lines", "arcs", "ms", "stable",
-"timed_out"}``. ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
+"timed_out", "constructor_error"?}`` (``constructor_error`` when building ``obj`` failed: the call
+itself was not tried). ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
 lines and branch arcs of ``file`` during the call (coverage.py, ``null`` without it); ``stable``:
 a second evaluation in a fresh namespace gave the same ``repr`` (or exception).
 """
@@ -77,7 +78,13 @@ def _evaluate(module, request, call, coverage_module):
     try:
         with contextlib.redirect_stdout(sink):
             if request.get("constructor"):
-                namespace["obj"] = eval(compile(request["constructor"], "<constructor>", "eval"), namespace)
+                try:
+                    namespace["obj"] = eval(compile(request["constructor"], "<constructor>", "eval"), namespace)
+                except CallTimeout:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - the call cannot be tried
+                    outcome["constructor_error"] = "%s: %s" % (_qualified(type(exc)), str(exc)[:MESSAGE_CHARS])
+                    raise
             code = compile(call, "<call>", "eval")
             if cov is not None:
                 cov.start()

@@ -66,6 +66,26 @@ def generate(
     return generate_tests(backend, plan, cancel, n_tests, max_tokens, progress)
 
 
+def observe(plan: TestPlan, cancel: CancelToken | None = None, sandbox: Literal["required", "off"] = "required") -> GeneratedTests | None:
+    """Tests from observed behaviour (:func:`lfcode.testgen.observed.observed_tests`): Python
+    and pytest only; ``None`` when that path does not apply, cannot run here (no OS sandbox and
+    ``sandbox="required"``: the model path then says so) or found nothing to assert.
+
+    Blocking: copies the project and runs the calls in the sandbox (seconds).
+
+    Raises:
+        lfcode.testgen.generate.TestgenError: the module cannot be imported in the sandbox.
+        lfcode.errors.Cancelled: ``cancel`` was set.
+    """
+    from lfcode.execution.sandbox import SandboxUnavailable as NoSandbox
+    from lfcode.testgen.observed import observed_tests
+
+    try:
+        return observed_tests(plan, cancel, sandbox)
+    except NoSandbox:
+        return None
+
+
 @dataclass
 class Verification:
     """What came of running the generated tests.
@@ -109,4 +129,4 @@ def verify(
     return Verification(generated=kept, result=result)
 
 
-__all__ = ["Verification", "generate", "plan_tests", "verify"]
+__all__ = ["Verification", "generate", "observe", "plan_tests", "verify"]

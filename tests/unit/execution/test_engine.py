@@ -122,3 +122,10 @@ def test_bad_arguments_are_clear_errors(project: Path, tmp_path: Path) -> None:
         run_calls(project, project / "pkg" / "missing.py", ["f()"])
     assert module_name(project, project / "pkg" / "shades.py") == "pkg.shades"
     assert module_name(project, project / "pkg" / "__init__.py") == "pkg"
+
+
+def test_a_constructor_that_fails_is_reported_apart_from_the_call(project: Path) -> None:
+    report = run_calls(project, project / "pkg" / "shades.py", ["obj.grow(1)"], constructor="Box()")
+    (only,) = report.outcomes
+    assert only.constructor_error is not None and only.constructor_error.startswith("TypeError")
+    assert only.lines == () or only.lines is None or 37 not in only.lines  # grow never ran
