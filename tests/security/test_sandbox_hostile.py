@@ -301,6 +301,7 @@ def test_cli_drops_a_test_that_touches_home(tmp_path: Path, home: Path) -> None:
     answer = "2) == 4 and not __import__(\"os\").system(\"touch ~/pwned\")\n"
     script.write_text(json.dumps({"responses": [answer]}))
     env = {"LFCODE_BACKEND": "fake", "LFCODE_FAKE_SCRIPT": str(script), "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(home)}
-    result = CliRunner().invoke(cli, ["tests", f"{root / 'calc.py'}::double", "--run"], env=env)
+    # --model-tests: the model's (hostile) test, not calls lfcode proposes itself.
+    result = CliRunner().invoke(cli, ["tests", f"{root / 'calc.py'}::double", "--run", "--model-tests"], env=env)
     assert "0 kept, 1 dropped" in result.output and result.exit_code == 1, result.output
     assert not (home / "pwned").exists() and not Path(os.path.expanduser("~/pwned")).exists()
