@@ -16,6 +16,7 @@ of the file each call executed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from typing import Literal
 from lfcode.errors import CancelToken, Cancelled, LfcodeError
 from lfcode.execution import project
 from lfcode.execution import sandbox as sandboxing
+
+log = logging.getLogger(__name__)
 
 #: Largest project a run copies.
 MAX_COPY_FILES = 20_000
@@ -147,6 +150,8 @@ def run_calls(
     isolate = sandbox != "off"
     if isolate:
         sandboxing.check()
+    else:
+        log.warning('sandbox = "off": project code runs WITHOUT OS isolation (it can read and change your files)')
     python = python or project.project_python(root)
     temp = Path(tempfile.mkdtemp(prefix="lfcode-exec-"))
     try:
