@@ -71,6 +71,9 @@ class Settings(BaseModel):
     openai_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server")
     allow_remote: bool = Field(False, description="let the HTTP backend reach a non-loopback host")
     verify_tests: bool = Field(True, description="run generated pytest tests, keep passing ones")
+    observed_tests: bool = Field(
+        True, description="with verify_tests: Python functions tested with pytest get tests from observed behaviour, not the model"
+    )
     sandbox: Literal["required", "off"] = Field(
         "required", description='"off" runs generated tests without OS isolation (not recommended)'
     )

@@ -2,8 +2,10 @@
 
 It sends ``workspace/applyEdit`` with ``documentChanges``: a ``CreateFile`` (``ignoreIfExists``)
 and a ``TextEdit`` inserting at the end of the test file (LSP 3.17 §"WorkspaceEdit"); the server
-never writes project files itself. Python tests are run first in the sandbox (setting
-``verify_tests``) and only the passing ones are sent; without a sandbox they are sent marked
+never writes project files itself. With ``verify_tests`` and ``observed_tests``, a Python
+function tested with pytest gets tests from observed behaviour
+(:func:`lfcode.testgen.service.observe`, no model), else the model writes them. Python tests are
+run in the sandbox (setting ``verify_tests``) and only the passing ones are sent; without a sandbox they are sent marked
 "not run". Returns ``{"path", "tests", "kept", "dropped"}``, or ``None`` after an error shown
 to the user.
 """
@@ -84,12 +86,17 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
     open_doc = open_docs.get(framework.test_path.as_uri())
     summary = ""
     async with Job(ls, f"Generating tests for `{symbol.qualname}`") as job:
-        backend = await require_backend(ls)
-        job.report(f"Writing {framework.name} tests…")
-        generated = await job.run(
-            ls.session.run_blocking(service.generate, backend, plan, job.cancel, DEFAULT_TESTS, TEST_MAX_TOKENS, job.report_threadsafe),
-            TESTS_SECONDS,
-        )
+        generated = None
+        if ls.settings.verify_tests and ls.settings.observed_tests:
+            job.report("Running calls in the sandbox…")
+            generated = await job.run(asyncio.to_thread(service.observe, plan, job.cancel, ls.settings.sandbox), TESTS_SECONDS)
+        if generated is None:
+            backend = await require_backend(ls)
+            job.report(f"Writing {framework.name} tests…")
+            generated = await job.run(
+                ls.session.run_blocking(service.generate, backend, plan, job.cancel, DEFAULT_TESTS, TEST_MAX_TOKENS, job.report_threadsafe),
+                TESTS_SECONDS,
+            )
         dropped = 0
         if ls.settings.verify_tests and framework.language == "python":
             job.report(f"Running {len(generated.tests)} tests…")
