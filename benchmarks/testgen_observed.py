@@ -18,9 +18,16 @@ passing tests count.
   Reported: tasks with at least one passing test, the mean line coverage of the function, and
   the median seconds per task.
 
+Mutation score (``--mutants``, default 8 per program; ``benchmarks/mutants.py``: flipped
+comparison, off-by-one integer constant, swapped operands, negated condition): the kept calls
+whose tests passed are run again on each mutant in the sandbox; a mutant is killed when one of
+them does something its written assertion would reject (another exception type, a value outside
+``pytest.approx``'s default tolerance, another type name), times out, or the mutant does not
+import. Equivalent mutants count as survivors. The seconds per program exclude the mutants.
+
 Usage::
 
-    python benchmarks/testgen_observed.py [--testeval 60] [--codet 164] [--seed 0]
+    python benchmarks/testgen_observed.py [--testeval 60] [--codet 164] [--seed 0] [--mutants 8]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import random
 import statistics
 import sys
@@ -40,11 +48,40 @@ from lfcode.testgen.observed import find_function, propose_calls, select_calls, 
 from lfcode.testgen.verify import run_tests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutants import mutants  # noqa: E402 - a sibling module
 from testgen import CODET, TESTEVAL, codet_source, testeval_source  # noqa: E402 - a sibling script
 
 
-def one(source: str, qualname: str, constructor: str | None) -> tuple[float, int, float]:
-    """(line coverage of ``qualname``'s statements by passing tests, passing tests, seconds)."""
+def _close(a: object, b: object) -> bool:
+    """Equal as the written assertion checks it: ``pytest.approx``'s default tolerance for
+    numbers (rel 1e-6, abs 1e-12) and flat sequences of numbers, ``==`` otherwise."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+    if isinstance(a, (tuple, list)) and isinstance(b, type(a)) and len(a) == len(b) and all(isinstance(x, (int, float)) for x in (*a, *b)):
+        return all(_close(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _passes(kept, seen) -> bool:
+    """Whether the written test of outcome ``kept`` would pass on a version where the call did ``seen``."""
+    if seen is None or seen.timed_out:
+        return False
+    if kept.exception_type is not None:
+        return seen.exception_type == kept.exception_type
+    if seen.exception_type is not None:
+        return False
+    if kept.literal:
+        try:
+            return seen.literal and _close(ast.literal_eval(kept.value_repr), ast.literal_eval(seen.value_repr))
+        except (ValueError, SyntaxError):
+            return False
+    return (seen.value_type or "").rsplit(".", 1)[-1] == (kept.value_type or "").rsplit(".", 1)[-1]
+
+
+def one(source: str, qualname: str, constructor: str | None, n_mutants: int = 0) -> tuple[float, int, float, int, int]:
+    """(line coverage of ``qualname``'s statements by passing tests, passing tests, seconds,
+    mutants killed, mutants tried). A mutant is killed when a kept call, run again on it in the
+    sandbox, does something its written assertion would reject."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lfcode-bench-") as folder:
         root = Path(folder)
@@ -52,19 +89,27 @@ def one(source: str, qualname: str, constructor: str | None) -> tuple[float, int
         try:
             calls = propose_calls(source, qualname)
         except (LookupError, SyntaxError):
-            return 0.0, 0, time.perf_counter() - started
+            return 0.0, 0, time.perf_counter() - started, 0, 0
         report = run_calls(root, root / "subject.py", calls, constructor=constructor, call_seconds=1.0)
         kept = select_calls(report.outcomes)
         text = write_tests("subject", qualname, kept, constructor=constructor)
         names = [line[4 : line.index("(")] for line in text.splitlines() if line.startswith("def test_")]
         passed = set(run_tests(root, root / "test_subject_observed.py", text, names).kept) if names else set()
+        seconds = time.perf_counter() - started
+        good = [o for o, name in zip(kept, names) if name in passed] if len(names) == len(kept) else []
+        killed = tried = 0
+        if good and n_mutants:
+            for _kind, mutant in mutants(source, qualname, n_mutants):
+                report = run_calls(root, root / "subject.py", [o.call for o in good], constructor=constructor, source=mutant, call_seconds=1.0)
+                seen = {o.call: o for o in report.outcomes}
+                tried += 1
+                killed += report.import_error is not None or not all(_passes(o, seen.get(o.call)) for o in good)
     function = find_function(ast.parse(source), qualname)
     statements = {n.lineno for n in ast.walk(function) if isinstance(n, ast.stmt)} - {function.lineno}
     if ast.get_docstring(function):
         statements.discard(function.body[0].lineno)
-    good = [o for o, name in zip(kept, names) if name in passed] if len(names) == len(kept) else []
     covered = set().union(*(set(o.lines or ()) for o in good)) if good else set()
-    return len(statements & covered) / max(1, len(statements)), len(passed), time.perf_counter() - started
+    return len(statements & covered) / max(1, len(statements)), len(passed), seconds, killed, tried
 
 
 def main() -> None:
@@ -72,6 +117,7 @@ def main() -> None:
     parser.add_argument("--testeval", type=int, default=60, help="TestEval programs (seeded sample)")
     parser.add_argument("--codet", type=int, default=164, help="CodeT HumanEval tasks (164 = all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mutants", type=int, default=8, help="mutants per program for the mutation score (0: none)")
     args = parser.parse_args()
     testeval = [json.loads(line) for line in TESTEVAL.read_text().splitlines() if line.strip()]
     codet = [json.loads(line) for line in CODET.read_text().splitlines() if line.strip()]
@@ -84,15 +130,17 @@ def main() -> None:
     ):
         results = []
         for task in tasks:
-            results.append(one(*build(task)))
-            print(f"{name} {len(results)}/{len(tasks)}: coverage {results[-1][0]:.0%}, {results[-1][1]} passing, {results[-1][2]:.1f} s",
-                  file=sys.stderr, flush=True)
+            results.append(one(*build(task), args.mutants))
+            print(f"{name} {len(results)}/{len(tasks)}: coverage {results[-1][0]:.0%}, {results[-1][1]} passing, {results[-1][2]:.1f} s, "
+                  f"mutants killed {results[-1][3]}/{results[-1][4]}", file=sys.stderr, flush=True)
+        killed, tried = sum(r[3] for r in results), sum(r[4] for r in results)
         rows.append((name, len(tasks), 100 * statistics.mean(r[0] for r in results),
-                     100 * sum(1 for r in results if r[1]) / len(results), statistics.median(r[2] for r in results)))
-    print("| set | programs | mean line coverage of the target % | with ≥ 1 passing test % | median s per program |")
-    print("|---|---|---|---|---|")
-    for name, count, coverage, any_kept, seconds in rows:
-        print(f"| {name} | {count} | {coverage:.1f} | {any_kept:.1f} | {seconds:.1f} |")
+                     100 * sum(1 for r in results if r[1]) / len(results), statistics.median(r[2] for r in results),
+                     f"{killed}/{tried} = {100 * killed / tried:.1f}" if tried else "–"))
+    print("| set | programs | mean line coverage of the target % | with ≥ 1 passing test % | median s per program | mutants killed % |")
+    print("|---|---|---|---|---|---|")
+    for name, count, coverage, any_kept, seconds, score in rows:
+        print(f"| {name} | {count} | {coverage:.1f} | {any_kept:.1f} | {seconds:.1f} | {score} |")
 
 
 if __name__ == "__main__":
