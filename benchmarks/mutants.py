@@ -19,16 +19,11 @@ from __future__ import annotations
 import ast
 import copy
 
+from lfcode.testgen.observed import find_function
+
 FLIP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
         ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 NON_COMMUTATIVE = (ast.Sub, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift, ast.RShift)
-
-
-def _function(tree: ast.Module, qualname: str) -> ast.AST:
-    node: ast.AST = tree
-    for part in qualname.split("."):
-        node = next(n for n in ast.iter_child_nodes(node) if getattr(n, "name", None) == part)
-    return node
 
 
 def _sites(function: ast.AST) -> list[tuple[str, int]]:
@@ -49,9 +44,9 @@ def mutants(source: str, qualname: str, limit: int = 10) -> list[tuple[str, str]
     """Up to ``limit`` ``(operator, mutated module source)`` pairs for ``qualname`` in ``source``."""
     original = ast.unparse(ast.parse(source))
     out: list[tuple[str, str]] = []
-    for kind, index in _sites(_function(ast.parse(source), qualname)):
+    for kind, index in _sites(find_function(ast.parse(source), qualname)):
         tree = ast.parse(source)
-        node = list(ast.walk(_function(tree, qualname)))[index]
+        node = list(ast.walk(find_function(tree, qualname)))[index]
         if kind == "compare":
             node.ops[0] = FLIP[type(node.ops[0])]()
         elif kind == "constant":

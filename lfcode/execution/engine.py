@@ -30,9 +30,6 @@ from lfcode.execution import sandbox as sandboxing
 
 log = logging.getLogger(__name__)
 
-#: Largest project a run copies.
-MAX_COPY_FILES = 20_000
-MAX_COPY_BYTES = 200 * 1024 * 1024
 #: Output of the probe kept for error messages, bytes.
 OUTPUT_BYTES = 64 * 1024
 
@@ -157,15 +154,12 @@ def run_calls(
     try:
         work, state = temp / "project", temp / "state"
         try:
-            project.copy_project(root, work, MAX_COPY_FILES, MAX_COPY_BYTES)
+            project.copy_project(root, work, project.MAX_COPY_FILES, project.MAX_COPY_BYTES)
         except (OSError, project.ProjectTooLarge) as exc:
             raise ExecutionError(f"cannot copy the project for the run: {exc}") from exc
         target = work / relative
-        if source is not None:
-            if target.is_symlink() or not target.parent.resolve().is_relative_to(work.resolve()):
-                raise ExecutionError(f"{relative} is a symbolic link; the run needs a plain file")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(source, encoding="utf-8")
+        if source is not None and not project.write_inside(work, relative, source):
+            raise ExecutionError(f"{relative.parent} is a symbolic link out of the project; nothing was run")
         state.mkdir()
         probe = state / "lfcode_probe.py"
         probe.write_text((Path(__file__).parent / "probe.py").read_text(encoding="utf-8"), encoding="utf-8")

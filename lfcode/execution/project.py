@@ -18,6 +18,10 @@ from lfcode.errors import LfcodeError
 
 log = logging.getLogger(__name__)
 
+#: Largest project a run copies (files, bytes).
+MAX_COPY_FILES = 20_000
+MAX_COPY_BYTES = 200 * 1024 * 1024
+
 #: Left out of the copy (``shutil.ignore_patterns`` patterns).
 IGNORED = (".git", ".hg", ".svn", ".venv", "venv", "env", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
            ".ruff_cache", ".tox", ".nox", "build", "dist", "target", "*.gguf", "*.egg-info")
@@ -57,6 +61,20 @@ def copy_project(root: Path, target: Path, max_files: int, max_bytes: int) -> No
         if count > max_files or size > max_bytes:
             raise ProjectTooLarge(f"the project is too large to copy for a sandboxed run (over {max_files} files or {max_bytes >> 20} MiB)")
     shutil.copytree(root, target, ignore=ignore, symlinks=True)
+
+
+def write_inside(work: Path, relative: Path, text: str) -> bool:
+    """Write ``text`` to ``relative`` inside the copy ``work`` (a symbolic link there is replaced,
+    never followed); ``False``, and nothing written, when the file's folder resolves outside the
+    copy (a symbolic link out of the project)."""
+    target = work / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():
+        target.unlink()
+    if not target.parent.resolve().is_relative_to(work.resolve()):
+        return False
+    target.write_text(text, encoding="utf-8")
+    return True
 
 
 def remove_tree(path: Path) -> None:

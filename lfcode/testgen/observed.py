@@ -100,17 +100,17 @@ def boundary_values(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[st
 
 
 def doctest_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[str]:
-    """The ``>>> name(...)`` expressions of ``function``'s docstring."""
-    doc = ast.get_docstring(function) or ""
+    """The ``>>> name(...)`` expressions of ``function``'s docstring that parse
+    (:func:`lfcode.testgen.generate.doctest_calls`, all of them)."""
+    from lfcode.testgen.generate import doctest_calls as docstring_calls
+
     calls = []
-    for line in doc.splitlines():
-        match = re.match(r"\s*>>>\s+(.*)$", line)
-        if match and re.match(rf"{re.escape(name)}\s*\(", match.group(1)):
-            try:
-                ast.parse(match.group(1), mode="eval")
-            except SyntaxError:
-                continue
-            calls.append(match.group(1).strip())
+    for call in docstring_calls(ast.get_docstring(function) or "", name, limit=MAX_CALLS):
+        try:
+            ast.parse(call, mode="eval")
+        except SyntaxError:
+            continue
+        calls.append(call)
     return calls
 
 

@@ -32,9 +32,7 @@ import json
 import logging
 import os
 import re
-import shutil
 import stat
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -59,11 +57,10 @@ RUN_SECONDS = 120.0
 #: Output of pytest kept, bytes (first and last halves).
 OUTPUT_BYTES = 64 * 1024
 #: Largest project copied for verification: files and bytes.
-MAX_COPY_FILES = 20_000
-MAX_COPY_BYTES = 200 * 1024 * 1024
+MAX_COPY_FILES = project.MAX_COPY_FILES
+MAX_COPY_BYTES = project.MAX_COPY_BYTES
 #: Largest progress file read back, bytes.
 PROGRESS_BYTES = 4 * 1024 * 1024
-IGNORED = project.IGNORED
 NOT_RUN_NOTE = "# lfcode: not run — no sandbox ({hint})\n"
 
 GUARD = """
@@ -283,13 +280,8 @@ def _write_inside(work: Path, relative: Path, text: str) -> None:
     Raises:
         VerifyError: the test file's place in the copy resolves outside the copy.
     """
-    target = work / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink():
-        target.unlink()
-    if not target.parent.resolve().is_relative_to(work.resolve()):
+    if not project.write_inside(work, relative, text):
         raise VerifyError(f"{relative.parent} is a symbolic link out of the project; the tests were not run")
-    target.write_text(text, encoding="utf-8")
 
 
 def _run_all(work: Path, plugin: Path, state: Path, relative: Path, python: str, names: list[str],

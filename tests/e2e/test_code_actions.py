@@ -13,6 +13,7 @@ import re
 import shutil
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -105,6 +106,18 @@ async def job_started(lsp: LanguageClient, title: str, timeout: float = 10) -> s
 def line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines()) if needle in line)
 
+async def generate_tests_for_add(env: dict[str, str], root: Path) -> tuple[list[types.ApplyWorkspaceEditParams], Any, LanguageClient]:
+    """Open ``calc.py`` in a fresh server and run ``lfcode.generateTests`` inside ``add``:
+    ``(the workspace edits the server sent, the command's answer, the client)``."""
+    async with lsp_session(env, root=root) as (lsp, _):
+        edits = record_edits(lsp)
+        uri = open_document(lsp, root / "calc.py")
+        answer = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "calc.py", "return a + b"))])
+        )
+    return edits, answer, lsp
+
+
 
 EXPLANATION = " adds `a` and `b`.\n\n**How it works.**\n- It returns `a + b`.\n\n**Returns.** The sum.\n\n"
 PASSING = "2, 3) == 5\n"  # continues "def test_add():\n    assert add("
@@ -147,12 +160,7 @@ async def test_generate_tests_applies_only_the_passing_test_to_the_conventional_
     before = tree_hash(root)
     script = write_fake_script(tmp_path / "fake.json", [PASSING, FAILING])
     env = server_env(tmp_path, observed_tests="false", backend="fake", fake_script=str(script))
-    async with lsp_session(env, root=root) as (lsp, _):
-        edits = record_edits(lsp)
-        uri = open_document(lsp, root / "calc.py")
-        answer = await lsp.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "calc.py", "return a + b"))])
-        )
+    edits, answer, lsp = await generate_tests_for_add(env, root)
     assert tree_hash(root) == before
     assert len(edits) == 1
     create, change = edits[0].edit.document_changes
@@ -181,12 +189,7 @@ async def test_generate_tests_from_observed_behaviour_needs_no_model(tmp_path: P
     root = make_project(tmp_path)
     before = tree_hash(root)
     env = server_env(tmp_path, backend="fake", fake_script=str(tmp_path / "missing.json"))  # no usable model
-    async with lsp_session(env, root=root) as (lsp, _):
-        edits = record_edits(lsp)
-        uri = open_document(lsp, root / "calc.py")
-        answer = await lsp.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "calc.py", "return a + b"))])
-        )
+    edits, answer, lsp = await generate_tests_for_add(env, root)
     assert tree_hash(root) == before
     (change,) = [c for c in edits[0].edit.document_changes if isinstance(c, types.TextDocumentEdit)]
     (edit,) = change.edits
@@ -203,12 +206,7 @@ async def test_generate_tests_appends_after_an_existing_test_file(tmp_path: Path
     before = tree_hash(root)
     script = write_fake_script(tmp_path / "fake.json", [PASSING])
     env = server_env(tmp_path, backend="fake", fake_script=str(script), verify_tests="false")
-    async with lsp_session(env, root=root) as (lsp, _):
-        edits = record_edits(lsp)
-        uri = open_document(lsp, root / "calc.py")
-        await lsp.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "calc.py", "return a + b"))])
-        )
+    edits, _, lsp = await generate_tests_for_add(env, root)
     assert tree_hash(root) == before
     (edit,) = edits[0].edit.document_changes[1].edits
     assert edit.range.start == edit.range.end == types.Position(line=5, character=0)
