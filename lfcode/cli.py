@@ -167,6 +167,20 @@ def _model_for(file: Path, model: str | None):
         fail(str(exc))
 
 
+def _proposal_backend(file: Path, model: str | None):
+    """The model for call proposals of ``lfcode tests --run``, or ``None`` (said on stderr) when
+    it cannot be loaded: the tests from observed behaviour do not need it."""
+    from lfcode.backends import make_backend
+
+    settings = _settings_for(file, model)
+    _warn_remote(settings)
+    try:
+        return make_backend(settings)
+    except LfcodeError as exc:
+        note(f"lfcode: no model for call proposals ({exc}); using the calls lfcode derives from the code")
+        return None
+
+
 def _warn_remote(settings) -> None:
     """Say so on stderr when the user's settings send code off this machine."""
     from lfcode.backends import remote_host
@@ -234,20 +248,27 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None, model_te
     except LfcodeError as exc:
         fail(str(exc))
     settings = _settings_for(file, model)
+    cancel = threading.Event()
     try:
-        generated = service.observe(plan, sandbox=settings.sandbox) if run_tests and not model_tests else None
+        generated = None
+        if run_tests and not model_tests:
+            proposer = service.model_proposer(lambda: _proposal_backend(file, model), plan, cancel)
+            generated = service.observe(plan, cancel, settings.sandbox, proposer, lambda text: note(f"lfcode: {text}"))
         if generated is not None:
-            note("lfcode: tests from observed behaviour (calls run in the sandbox; no model)")
+            note("lfcode: tests from observed behaviour (calls run in the sandbox; the assertions record what they did)")
+            for text in generated.notes:
+                note(f"lfcode: {text}")
         else:
             settings, backend = _model_for(file, model)
-            generated = service.generate(backend, plan, threading.Event())
+            generated = service.generate(backend, plan, cancel)
         if run_tests:
             checked = service.verify(plan, generated, sandbox=settings.sandbox)
             if checked.result is None:
                 note(f"lfcode: {checked.sandbox_problem}")
                 note(f"lfcode: {len(generated.tests)} tests, not run (only checked to parse)")
             else:
-                note(f"lfcode: {checked.result.summary()}")
+                coverage = checked.generated.coverage_summary(symbol.qualname) if checked.generated is not None else None
+                note(f"lfcode: {checked.result.summary()}" + (f"; {coverage}" if coverage else ""))
                 if checked.generated is None:
                     fail("no generated test passed; nothing to print", 1)
             generated = checked.generated

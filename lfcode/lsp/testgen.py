@@ -4,7 +4,8 @@ It sends ``workspace/applyEdit`` with ``documentChanges``: a ``CreateFile`` (``i
 and a ``TextEdit`` inserting at the end of the test file (LSP 3.17 §"WorkspaceEdit"); the server
 never writes project files itself. With ``verify_tests`` and ``observed_tests``, a Python
 function tested with pytest gets tests from observed behaviour
-(:func:`lfcode.testgen.service.observe`, no model), else the model writes them. Python tests are
+(:func:`lfcode.testgen.service.observe`: calls run in the sandbox, the model only proposing calls
+for lines nothing reached), else the model writes them. Python tests are
 run in the sandbox (setting ``verify_tests``) and only the passing ones are sent; without a sandbox they are sent marked
 "not run". Returns ``{"path", "tests", "kept", "dropped"}``, or ``None`` after an error shown
 to the user.
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
+from lfcode.backends.base import Backend
 from lfcode.errors import UserError
 from lfcode.lsp.actions import TESTS_COMMAND, locate, parse_target, project_root_for
 from lfcode.lsp.jobs import Job, guarded, require_backend
@@ -89,7 +92,11 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
         generated = None
         if ls.settings.verify_tests and ls.settings.observed_tests:
             job.report("Running calls in the sandbox…")
-            generated = await job.run(asyncio.to_thread(service.observe, plan, job.cancel, ls.settings.sandbox), TESTS_SECONDS)
+            get_backend, run_model = _model_in_worker(ls)
+            proposer = service.model_proposer(get_backend, plan, job.cancel, run_model)
+            generated = await job.run(
+                asyncio.to_thread(service.observe, plan, job.cancel, ls.settings.sandbox, proposer, job.report_threadsafe), TESTS_SECONDS
+            )
         if generated is None:
             backend = await require_backend(ls)
             job.report(f"Writing {framework.name} tests…")
@@ -106,6 +113,8 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
                 summary = f"{len(generated.tests)} tests, not run (no sandbox)"
             else:
                 summary, dropped = checked.result.summary(), len(checked.result.dropped)
+                coverage = checked.generated.coverage_summary(symbol.qualname) if checked.generated is not None else None
+                summary += f"; {coverage}" if coverage else ""
                 job.end_message = summary
                 if checked.generated is None:
                     raise UserError(f"{summary}: no generated test passed, so nothing was written", "warning")
@@ -115,8 +124,24 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
     if not answer.applied:
         raise UserError(f"the editor did not apply the tests ({answer.failure_reason or 'no reason given'})")
     what = summary or f"{len(generated.tests)} tests, not run"
+    what += "".join(f". {text}" for text in generated.notes)
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"lfcode: {what}; added to {framework.test_path.name}"))
     return {"path": str(framework.test_path), "tests": generated.tests, "kept": len(generated.tests), "dropped": dropped}
+
+
+def _model_in_worker(ls: LfcodeServer) -> tuple[Callable[[], Backend | None], Callable[..., Any]]:
+    """For :func:`lfcode.testgen.service.model_proposer` on a worker thread: how to get the
+    session's model (``None`` when it is unavailable) and how to run a model call in the
+    inference worker (the model is never used from two threads)."""
+    loop = asyncio.get_running_loop()
+
+    def get_backend() -> Backend | None:
+        return asyncio.run_coroutine_threadsafe(ls.session.backend(), loop).result()
+
+    def run(fn: Callable[..., Any], *args: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(ls.session.run_blocking(fn, *args), loop).result()
+
+    return get_backend, run
 
 
 def _warn_no_sandbox(ls: LfcodeServer, message: str) -> None:

@@ -74,6 +74,18 @@ class GeneratedTests:
     blocks: list[str] = field(default_factory=list)
     header: str = ""
     closer: str = ""
+    covered: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    statements: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    def coverage_summary(self, name: str) -> str | None:
+        """``"N tests, M% line coverage of `name`"`` for tests from observed behaviour (the share
+        of the target's statement lines its tests run), ``None`` otherwise."""
+        if not self.statements:
+            return None
+        lines = {line for name in self.tests for line in self.covered.get(name, ())}
+        share = 100 * len(lines & set(self.statements)) / len(self.statements)
+        return f"{len(self.tests)} test{'s' if len(self.tests) != 1 else ''}, {share:.0f}% line coverage of `{name}`"
 
 
 def doctest_calls(docstring: str, name: str, limit: int = 2) -> list[str]:
@@ -327,9 +339,12 @@ def keep_only(plan: TestPlan, generated: GeneratedTests, names: list[str]) -> Ge
     """``generated`` reduced to the tests called ``names`` (``None`` when none is left)."""
     spec = SPECS[plan.framework.name]
     kept = [b for b, n in zip(generated.blocks, generated.tests) if n in names]
-    if not kept:
+    if not kept or not spec:
         return None
-    return assemble(plan, generated.header, generated.closer, kept, generated.skipped + len(generated.blocks) - len(kept)) if spec else None
+    reduced = assemble(plan, generated.header, generated.closer, kept, generated.skipped + len(generated.blocks) - len(kept))
+    reduced.covered = {n: lines for n, lines in generated.covered.items() if n in reduced.tests}
+    reduced.statements, reduced.notes = generated.statements, list(generated.notes)
+    return reduced
 
 
 def write_tests(generated: GeneratedTests, expected: str | None) -> Path:

@@ -22,15 +22,19 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from typing import TYPE_CHECKING, Literal
 
 from lfcode.errors import CancelToken
-from lfcode.execution.engine import CallOutcome, run_calls
+from lfcode.execution.engine import CallOutcome
 
 if TYPE_CHECKING:
     from lfcode.testgen.generate import GeneratedTests, TestPlan
+    from lfcode.testgen.search import Proposer
+
+#: Default time budget per symbol, seconds (:data:`lfcode.testgen.search.BUDGET_SECONDS`).
+BUDGET_SECONDS = 30.0
 
 #: Values tried for a parameter with no hint and no mined constant.
 GENERIC = ("0", "1", "-1", "0.5", "''", "'abc'", "None", "[]", "[1, 2, 3]")
@@ -48,6 +52,8 @@ BY_HINT = {
 }
 #: Most calls proposed per function.
 MAX_CALLS = 80
+#: Calls kept per function when the set cover chose fewer (see :func:`select_calls`).
+DISTINCT = 8
 
 
 def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
@@ -178,10 +184,13 @@ def coverage_units(outcome: CallOutcome) -> set[tuple[int, int]]:
     return units | set(outcome.arcs or ())
 
 
-def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12) -> list[CallOutcome]:
-    """The greedy set cover of lines and arcs over the stable, finished outcomes: repeatedly the
-    one adding most new units (ties: the shorter call, then the earlier), until nothing new or
-    ``limit`` calls. Returns them in the order chosen."""
+def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12, distinct: int = DISTINCT) -> list[CallOutcome]:
+    """The calls to test, in the order chosen. First the greedy set cover of lines and arcs over
+    the stable, finished outcomes: repeatedly the one adding most new units (ties: the shorter
+    call, then the earlier), until nothing new or ``limit`` calls. Then, while fewer than
+    ``distinct`` are chosen, calls that show another behaviour without new coverage: a path (set
+    of arcs) no chosen call took, else a returned value no chosen call on its path returned
+    (shorter calls first): a second point on a path is what tells ``a + b`` from ``a - b``."""
     candidates = [o for o in outcomes if o.stable and not o.timed_out and o.constructor_error is None and (o.lines or o.arcs)]
     covered: set[tuple[int, int]] = set()
     chosen: list[CallOutcome] = []
@@ -193,6 +202,19 @@ def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12) -> list[CallO
         chosen.append(best)
         covered |= gain
         candidates.remove(best)
+    seen = {(frozenset(o.arcs or ()), o.value_repr if o.exception_type is None else o.exception_type) for o in chosen}
+    paths = {path for path, _ in seen}
+    for new_path in (True, False):
+        for outcome in sorted(candidates, key=lambda o: len(o.call)):
+            if len(chosen) >= distinct:
+                return chosen
+            path = frozenset(outcome.arcs or ())
+            behaviour = (path, outcome.value_repr if outcome.exception_type is None else outcome.exception_type)
+            if behaviour in seen or (path in paths) == new_path or (outcome.exception_type is not None and not new_path):
+                continue
+            chosen.append(outcome)
+            seen.add(behaviour)
+            paths.add(path)
     return chosen
 
 
@@ -221,18 +243,26 @@ HEADER = (
 )
 
 
-def test_blocks(qualname: str, outcomes: Sequence[CallOutcome], constructor: str | None = None, taken: set[str] | None = None) -> list[str]:
-    """One pytest test function (text) per outcome, named after the call and what it did, never
-    one of the names in ``taken``: ``assert f(...) == observed`` (``pytest.approx`` for flat
-    numbers with floats), ``pytest.raises`` for exceptions, a type check when the value's
-    ``repr`` is not a literal. Outcomes with nothing to assert are left out."""
+def test_blocks(
+    qualname: str, outcomes: Sequence[CallOutcome], constructor: str | None = None, taken: set[str] | None = None,
+    names: dict[str, str] | None = None, from_model: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
+    """One pytest test function (text) per outcome, never named as one of ``taken``: ``assert
+    f(...) == observed`` (``pytest.approx`` for flat numbers with floats), ``pytest.raises`` for
+    exceptions, a type check when the value's ``repr`` is not a literal. A test is named after
+    its behaviour in ``names`` (call → ``"when_l_le_0_5"``), else after its arguments; a call in
+    ``from_model`` gets a comment saying the model proposed it. Outcomes with nothing to assert
+    are left out."""
     name = qualname.rsplit(".", 1)[-1]
     seen = set(taken or ())
     blocks: list[str] = []
     for outcome in outcomes:
         call = outcome.call
         setup = f"    obj = {constructor}\n" if constructor else ""
+        if call in from_model:
+            setup = "    # call proposed by the model; the expected value was observed\n" + setup
         args = call[call.index("(") + 1 : -1] if "(" in call and call.endswith(")") else call
+        behaviour = (names or {}).get(call)
         if outcome.constructor_error is not None:
             continue
         if outcome.exception_type is not None:
@@ -252,6 +282,9 @@ def test_blocks(qualname: str, outcomes: Sequence[CallOutcome], constructor: str
             body = f"{setup}    assert type({call}).__name__ == {kind!r}\n"
         else:
             continue
+        if behaviour:
+            named = f"test_{_slug(name)}_{behaviour}"
+            test = named if named not in seen else f"{named}_{_slug(args, 24)}"
         while test in seen:
             test += "_"
         seen.add(test)
@@ -259,9 +292,13 @@ def test_blocks(qualname: str, outcomes: Sequence[CallOutcome], constructor: str
     return blocks
 
 
-def write_tests(module: str, qualname: str, outcomes: Sequence[CallOutcome], constructor: str | None = None) -> str:
+def write_tests(
+    module: str, qualname: str, outcomes: Sequence[CallOutcome], constructor: str | None = None,
+    names: dict[str, str] | None = None, from_model: set[str] | frozenset[str] = frozenset(),
+) -> str:
     """A whole pytest file for ``outcomes`` (:func:`test_blocks` under :data:`HEADER` and the
-    imports). Returns the file's text (it still has to pass in the sandbox to be kept)."""
+    imports; ``names`` and ``from_model`` as there). Returns the file's text (it still has to
+    pass in the sandbox to be kept)."""
     name = qualname.rsplit(".", 1)[-1]
     owner = qualname.split(".")[0]
     imports = ["import pytest", f"from {module} import {owner if '.' in qualname else name}"]
@@ -269,16 +306,23 @@ def write_tests(module: str, qualname: str, outcomes: Sequence[CallOutcome], con
         head = constructor.split("(", 1)[0].strip()
         if head.isidentifier() and head != owner:
             imports.append(f"from {module} import {head}")
-    blocks = test_blocks(qualname, outcomes, constructor)
+    blocks = test_blocks(qualname, outcomes, constructor, None, names, from_model)
     return HEADER.format(name=f"{module}.{qualname}") + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
 
 
 def observed_tests(
-    plan: TestPlan, cancel: CancelToken | None = None, sandbox: Literal["required", "off"] = "required", call_seconds: float = 1.0,
+    plan: TestPlan,
+    cancel: CancelToken | None = None,
+    sandbox: Literal["required", "off"] = "required",
+    propose_more: Proposer | None = None,
+    budget_seconds: float = BUDGET_SECONDS,
+    progress: Callable[[str], None] | None = None,
 ) -> GeneratedTests | None:
     """Tests from observed behaviour for ``plan`` (Python and pytest only; ``None`` otherwise,
-    or when no call gave anything to assert): propose, run in the sandbox, select, write. A
-    method is called on ``Container()``; when that constructor fails for every call, ``None``.
+    or when no call gave anything to assert): the coverage-guided search of
+    :func:`lfcode.testgen.search.search_calls` (``propose_more``: the model's calls for uncovered
+    lines; ``budget_seconds``: its time bound, s), then one test per chosen call. The result's
+    ``covered``/``statements`` give the line coverage of the target, ``notes`` what could not run.
 
     Raises:
         SandboxUnavailable: ``sandbox="required"`` and no OS sandbox works (nothing ran).
@@ -287,22 +331,37 @@ def observed_tests(
     """
     from lfcode.testgen.generate import TestgenError, assemble, header_and_closer
     from lfcode.testgen.scaffold import SPECS
+    from lfcode.testgen.search import search_calls
 
     symbol = plan.symbol
     if plan.framework.name != "pytest" or symbol.kind not in ("function", "method"):
         return None
-    constructor = f"{symbol.container}()" if symbol.kind == "method" and symbol.container else None
     try:
-        calls = propose_calls(plan.source_text, symbol.qualname)
+        found = search_calls(plan.root, plan.source_path, plan.source_text, symbol.qualname, propose_more=propose_more,
+                             budget_seconds=budget_seconds, sandbox=sandbox, cancel=cancel, progress=progress)
     except (LookupError, SyntaxError):
         return None
-    report = run_calls(plan.root, plan.source_path, calls, constructor=constructor, source=plan.source_text, sandbox=sandbox,
-                       cancel=cancel, call_seconds=call_seconds)
-    if report.import_error is not None:
-        raise TestgenError(f"{plan.source_path.name} cannot be imported in the sandbox ({report.import_error}); nothing was written")
+    if found.import_error is not None:
+        raise TestgenError(f"{plan.source_path.name} cannot be imported in the sandbox ({found.import_error}); nothing was written")
     taken = set(re.findall(SPECS["pytest"].name, plan.existing or "", re.M))
-    blocks = test_blocks(symbol.qualname, select_calls(report.outcomes), constructor, taken)
+    blocks = test_blocks(symbol.qualname, found.chosen, found.constructor, taken, found.names, found.from_model)
+    notes = _notes(found.unrunnable)
     if not blocks:
+        if notes:
+            raise TestgenError(f"`{symbol.qualname}` could not run in the sandbox: {notes[0]}; nothing was written")
         return None
     header, closer = header_and_closer(plan)
-    return assemble(plan, HEADER.format(name=symbol.qualname) + header, closer, blocks)
+    generated = assemble(plan, HEADER.format(name=symbol.qualname) + header, closer, blocks)
+    kept = [o for o in found.chosen if o.constructor_error is None and (o.exception_type or o.value_type)]
+    generated.covered = {test: tuple(sorted(found.covered([o]))) for test, o in zip(generated.tests, kept)}
+    generated.statements = tuple(sorted(found.statements))
+    generated.notes = notes
+    return generated
+
+
+def _notes(unrunnable: Sequence[str]) -> list[str]:
+    """One line for the user about the calls that could not run in the sandbox."""
+    if not unrunnable:
+        return []
+    return [f"{len(unrunnable)} call{'s' if len(unrunnable) != 1 else ''} could not run in the sandbox (no network, "
+            f"no outside files), so they have no test; first: {unrunnable[0][:200]}"]

@@ -9,16 +9,20 @@ how to show the outcome (stderr and an exit code, or ``window/showMessage`` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lfcode.backends.base import Backend
 from lfcode.context.symbols import Symbol
 from lfcode.errors import CancelToken
+
+if TYPE_CHECKING:
+    from lfcode.testgen.search import Proposer
 from lfcode.testgen.frameworks import Framework, detect_framework, read_existing
 from lfcode.testgen.generate import DEFAULT_TESTS, TEST_MAX_TOKENS, GeneratedTests, TestPlan, generate_tests
+from lfcode.testgen.observed import BUDGET_SECONDS
 from lfcode.testgen.verify import SandboxUnavailable, VerifyResult, mark_not_run, verify_generated
 
 
@@ -66,24 +70,71 @@ def generate(
     return generate_tests(backend, plan, cancel, n_tests, max_tokens, progress)
 
 
-def observe(plan: TestPlan, cancel: CancelToken | None = None, sandbox: Literal["required", "off"] = "required") -> GeneratedTests | None:
+def observe(
+    plan: TestPlan,
+    cancel: CancelToken | None = None,
+    sandbox: Literal["required", "off"] = "required",
+    propose_more: Proposer | None = None,
+    progress: Callable[[str], None] | None = None,
+    budget_seconds: float = BUDGET_SECONDS,
+) -> GeneratedTests | None:
     """Tests from observed behaviour (:func:`lfcode.testgen.observed.observed_tests`): Python
     and pytest only; ``None`` when that path does not apply, cannot run here (no OS sandbox and
     ``sandbox="required"``: the model path then says so) or found nothing to assert.
+    ``propose_more`` asks the model for calls reaching uncovered lines (see
+    :func:`model_proposer`); ``progress`` receives status texts; ``budget_seconds`` bounds the
+    search (s).
 
     Blocking: copies the project and runs the calls in the sandbox (seconds).
 
     Raises:
-        lfcode.testgen.generate.TestgenError: the module cannot be imported in the sandbox.
+        lfcode.testgen.generate.TestgenError: the module cannot be imported in the sandbox, or
+            no call could run there.
         lfcode.errors.Cancelled: ``cancel`` was set.
     """
     from lfcode.execution.sandbox import SandboxUnavailable as NoSandbox
     from lfcode.testgen.observed import observed_tests
 
     try:
-        return observed_tests(plan, cancel, sandbox)
+        return observed_tests(plan, cancel, sandbox, propose_more, budget_seconds, progress)
     except NoSandbox:
         return None
+
+
+def model_proposer(
+    get_backend: Callable[[], Backend | None],
+    plan: TestPlan,
+    cancel: CancelToken,
+    run: Callable[..., list[str]] | None = None,
+) -> Proposer:
+    """A :data:`lfcode.testgen.search.Proposer` asking the model
+    (:func:`lfcode.testgen.model_calls.model_calls`) for calls. ``get_backend`` is called on the
+    first request only (so a search that covers everything without the model never loads it);
+    when it gives ``None`` or the model fails, the proposer proposes nothing from then on.
+    ``run(fn, *args)`` runs the model call where the front end wants it (the LSP's inference
+    worker); default: here."""
+    from lfcode.errors import BackendError
+    from lfcode.testgen.model_calls import model_calls
+
+    state: dict[str, Backend | None | bool] = {"failed": False}
+    path = str(plan.source_path.relative_to(plan.root)) if plan.source_path.is_relative_to(plan.root) else plan.source_path.name
+
+    def propose(marked: str, callee: str, examples: Sequence[str], attempt: int) -> list[str]:
+        if state["failed"]:
+            return []
+        if "backend" not in state:
+            state["backend"] = get_backend()
+        backend = state["backend"]
+        if backend is None:
+            state["failed"] = True
+            return []
+        try:
+            return (run or (lambda fn, *args: fn(*args)))(model_calls, backend, path, cancel, marked, callee, list(examples), attempt)
+        except BackendError:
+            state["failed"] = True
+            return []
+
+    return propose
 
 
 @dataclass
@@ -129,4 +180,4 @@ def verify(
     return Verification(generated=kept, result=result)
 
 
-__all__ = ["Verification", "generate", "observe", "plan_tests", "verify"]
+__all__ = ["Verification", "generate", "model_proposer", "observe", "plan_tests", "verify"]

@@ -66,6 +66,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { vscodeKey: "allowRemote", serverKey: "allow_remote", type: "boolean", default: false, machine: true },
   { vscodeKey: "verifyTests", serverKey: "verify_tests", type: "boolean", default: true, machine: true },
+  { vscodeKey: "observedTests", serverKey: "observed_tests", type: "boolean", default: true },
   {
     vscodeKey: "sandbox",
     serverKey: "sandbox",

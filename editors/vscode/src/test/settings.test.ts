@@ -29,6 +29,7 @@ const SERVER_KEYS = [
   "openai_url",
   "allow_remote",
   "verify_tests",
+  "observed_tests",
   "sandbox",
 ];
 
@@ -106,6 +107,7 @@ test("set values are sent under server keys, with their types", () => {
     openaiUrl: "http://127.0.0.1:11434/v1",
     allowRemote: false,
     verifyTests: false,
+    observedTests: false,
     sandbox: "off",
   };
   assert.deepEqual(toServerSettings((k) => values[k]), {
@@ -121,6 +123,7 @@ test("set values are sent under server keys, with their types", () => {
     openai_url: "http://127.0.0.1:11434/v1",
     allow_remote: false,
     verify_tests: false,
+    observed_tests: false,
     sandbox: "off",
   });
 });
