@@ -23,7 +23,7 @@ Mutation score (``--mutants``, default 8 per program; ``benchmarks/mutants.py``:
 comparison, off-by-one integer constant, swapped operands, negated condition): the kept calls
 whose tests passed are run again on each mutant in the sandbox; a mutant is killed when one of
 them does something its written assertion would reject (another exception type, a value outside
-``pytest.approx``'s default tolerance, another type name), times out, or the mutant does not
+``pytest.approx``'s default tolerance, another type name or public attribute), times out, or the mutant does not
 import. Equivalent mutants count as survivors. The seconds per program exclude the mutants and
 the rerun.
 
@@ -83,7 +83,16 @@ def _passes(kept, seen) -> bool:
             return seen.literal and _close(ast.literal_eval(kept.value_repr), ast.literal_eval(seen.value_repr))
         except (ValueError, SyntaxError):
             return False
-    return (seen.value_type or "").rsplit(".", 1)[-1] == (kept.value_type or "").rsplit(".", 1)[-1]
+    if (seen.value_type or "").rsplit(".", 1)[-1] != (kept.value_type or "").rsplit(".", 1)[-1]:
+        return False
+    for name, text in (kept.attributes or {}).items():
+        other = (seen.attributes or {}).get(name)
+        try:
+            if other is None or not _close(ast.literal_eval(text), ast.literal_eval(other)):
+                return False
+        except (ValueError, SyntaxError):
+            return False
+    return True
 
 
 def one(source: str, qualname: str, backend, budget: float, n_mutants: int = 0, distinct: int = DISTINCT) -> dict:

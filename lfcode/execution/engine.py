@@ -50,7 +50,8 @@ class CallOutcome:
     of the file executed during the call (``None`` without coverage.py in the interpreter);
     ``ms`` the first evaluation's time; ``stable`` that a second evaluation gave the same
     ``repr`` or exception; ``constructor_error`` (``"Type: message"``) that building ``obj``
-    failed, so the call was not tried.
+    failed, so the call was not tried; ``attributes`` (a value that is not a literal) its public
+    attributes whose ``repr`` is a literal, ``{name: repr}``.
     """
 
     call: str
@@ -66,6 +67,7 @@ class CallOutcome:
     stable: bool
     timed_out: bool
     constructor_error: str | None = None
+    attributes: dict[str, str] | None = None
 
     @classmethod
     def from_record(cls, record: dict) -> CallOutcome:
@@ -81,6 +83,7 @@ class CallOutcome:
             arcs=None if arcs is None else tuple((int(a), int(b)) for a, b in arcs),
             ms=float(record.get("ms") or 0.0), stable=bool(record.get("stable")), timed_out=bool(record.get("timed_out")),
             constructor_error=record.get("constructor_error"),
+            attributes={str(k): str(v) for k, v in record["attributes"].items()} if isinstance(record.get("attributes"), dict) else None,
         )
 
 

@@ -11,10 +11,12 @@ instance built by it (``obj.method(1)``). Results (JSON lines appended to ``resu
 event, flushed at once so that a crash keeps what was done): ``{"import_error": "Type:
 message"}`` or ``{"imported": true}``, then per call ``{"call", "repr", "type", "literal",
 "exception": {"type", "message"} | null, "stdout", "lines", "arcs", "ms", "stable",
-"timed_out", "constructor_error"?}`` (``constructor_error`` when building ``obj`` failed: the call
+"timed_out", "constructor_error"?, "attributes"?}`` (``attributes``: for a value that is not a
+literal, its public attributes whose ``repr`` is one, ``{name: repr}``) (``constructor_error`` when building ``obj`` failed: the call
 itself was not tried). ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
 lines and branch arcs of ``file`` during the call (coverage.py, ``null`` without it); ``stable``:
-a second evaluation in a fresh namespace gave the same ``repr`` (or exception).
+a second evaluation in a fresh namespace gave the same ``repr`` (for a value that is not a literal:
+the same type and attributes) or exception.
 """
 
 import ast
@@ -31,6 +33,7 @@ import time
 REPR_CHARS = 2000
 STDOUT_CHARS = 4000
 MESSAGE_CHARS = 500
+ATTRIBUTES = 8
 
 
 class CallTimeout(BaseException):
@@ -105,10 +108,9 @@ def _evaluate(module, request, call, coverage_module):
             text = "<repr failed: %s>" % type(exc).__name__
         outcome["repr"] = text[:REPR_CHARS]
         outcome["type"] = _qualified(type(value))
-        try:
-            outcome["literal"] = len(text) <= REPR_CHARS and ast.literal_eval(text) == value
-        except BaseException:  # noqa: BLE001 - not a literal
-            outcome["literal"] = False
+        outcome["literal"] = _literal(text, value)
+        if not outcome["literal"]:
+            outcome["attributes"] = _attributes(value)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     outcome["ms"] = round((time.perf_counter() - began) * 1000, 3)
@@ -118,8 +120,39 @@ def _evaluate(module, request, call, coverage_module):
         path = os.path.abspath(request["file"])
         outcome["lines"] = sorted(data.lines(path) or [])
         outcome["arcs"] = sorted(list(arc) for arc in (data.arcs(path) or []))
-    key = (outcome["repr"], json.dumps(outcome["exception"], sort_keys=True))
+    # A value that is not a literal is compared by its type and public attributes: its repr may
+    # hold an address that differs between two runs.
+    shown = outcome["repr"] if outcome["literal"] or outcome["repr"] is None else [outcome["type"], outcome.get("attributes")]
+    key = (json.dumps(shown, sort_keys=True), json.dumps(outcome["exception"], sort_keys=True))
     return outcome, key
+
+
+def _literal(text, value):
+    """Whether ``ast.literal_eval(text)`` gives ``value`` back."""
+    try:
+        return len(text) <= REPR_CHARS and ast.literal_eval(text) == value
+    except BaseException:  # noqa: BLE001 - not a literal
+        return False
+
+
+def _attributes(value):
+    """The public instance attributes of ``value`` whose repr is a literal (at most
+    ATTRIBUTES), as ``{name: repr}``."""
+    try:
+        items = sorted(vars(value).items())
+    except BaseException:  # noqa: BLE001 - no __dict__ (slots, builtins)
+        return {}
+    found = {}
+    for name, item in items:
+        if name.startswith("_") or len(found) >= ATTRIBUTES:
+            continue
+        try:
+            text = repr(item)
+        except BaseException:  # noqa: BLE001
+            continue
+        if _literal(text, item):
+            found[name] = text
+    return found
 
 
 def main():

@@ -13,8 +13,11 @@ Meta", 2024). This module is the model-free part:
 - :func:`select_calls`: the greedy set cover of executed lines and branch arcs (Chvátal, "A
   greedy heuristic for the set-covering problem", 1979), over stable calls only;
 - :func:`write_tests`: one pytest test per kept call, ``assert f(...) == observed`` (with
-  ``pytest.approx`` for floats), ``pytest.raises`` for exceptions, and an ``isinstance`` check
-  when the value's ``repr`` is not a literal.
+  ``pytest.approx`` for floats), ``pytest.raises`` for exceptions, and the type and public
+  attributes when the value's ``repr`` is not a literal.
+
+:mod:`lfcode.testgen.search` drives them, round after round, with inputs drawn from the type
+hints and the model's calls for uncovered lines.
 """
 
 from __future__ import annotations
@@ -120,6 +123,35 @@ def doctest_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -
     return calls
 
 
+def existing_calls(test_text: str | None, qualname: str, limit: int = 20) -> list[str]:
+    """Calls of ``qualname`` in a project's existing tests ``test_text`` whose arguments are all
+    literals (a call on local variables would not run alone), as ``f(...)``, or ``obj.m(...)``
+    for a method; first seen first, at most ``limit``. Empty when the text does not parse."""
+    try:
+        tree = ast.parse(test_text or "")
+    except (SyntaxError, ValueError):
+        return []
+    name = qualname.rsplit(".", 1)[-1]
+    method = "." in qualname
+    calls: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == name if method else isinstance(func, ast.Name) and func.id == name):
+            continue
+        try:
+            for value in [*node.args, *(k.value for k in node.keywords)]:
+                ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            continue
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            continue
+        call = ast.Call(func=ast.parse(f"obj.{name}" if method else name, mode="eval").body, args=node.args, keywords=node.keywords)
+        calls.append(ast.unparse(call))
+    return list(dict.fromkeys(calls))[:limit]
+
+
 def _pool(arg: ast.arg, mined: list[str]) -> list[str]:
     hint = arg.annotation
     name = ""
@@ -184,15 +216,19 @@ def coverage_units(outcome: CallOutcome) -> set[tuple[int, int]]:
     return units | set(outcome.arcs or ())
 
 
-def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12, distinct: int = DISTINCT) -> list[CallOutcome]:
+def select_calls(
+    outcomes: Sequence[CallOutcome], limit: int = 12, distinct: int = DISTINCT, existing: Sequence[CallOutcome] = (),
+) -> list[CallOutcome]:
     """The calls to test, in the order chosen. First the greedy set cover of lines and arcs over
     the stable, finished outcomes: repeatedly the one adding most new units (ties: the shorter
     call, then the earlier), until nothing new or ``limit`` calls. Then, while fewer than
     ``distinct`` are chosen, calls that show another behaviour without new coverage: a path (set
     of arcs) no chosen call took, else a returned value no chosen call on its path returned
-    (shorter calls first): a second point on a path is what tells ``a + b`` from ``a - b``."""
+    (shorter calls first): a second point on a path is what tells ``a + b`` from ``a - b``.
+    ``existing``: what the calls of the project's existing tests did; what they cover and show
+    counts as covered and shown already."""
     candidates = [o for o in outcomes if o.stable and not o.timed_out and o.constructor_error is None and (o.lines or o.arcs)]
-    covered: set[tuple[int, int]] = set()
+    covered: set[tuple[int, int]] = set().union(*(coverage_units(o) for o in existing))
     chosen: list[CallOutcome] = []
     while candidates and len(chosen) < limit:
         best = max(candidates, key=lambda o: (len(coverage_units(o) - covered), -len(o.call), -candidates.index(o)))
@@ -202,7 +238,7 @@ def select_calls(outcomes: Sequence[CallOutcome], limit: int = 12, distinct: int
         chosen.append(best)
         covered |= gain
         candidates.remove(best)
-    seen = {(frozenset(o.arcs or ()), o.value_repr if o.exception_type is None else o.exception_type) for o in chosen}
+    seen = {(frozenset(o.arcs or ()), o.value_repr if o.exception_type is None else o.exception_type) for o in (*existing, *chosen)}
     paths = {path for path, _ in seen}
     for new_path in (True, False):
         for outcome in sorted(candidates, key=lambda o: len(o.call)):
@@ -237,6 +273,13 @@ def _flat_numbers(value: object) -> bool:
     return isinstance(value, (tuple, list)) and all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in value)
 
 
+def _expected(text: str) -> str:
+    """The right-hand side of an assertion on a value whose ``repr`` is ``text`` (a literal):
+    ``pytest.approx(...)`` for a number or flat sequence of numbers with a float in it."""
+    value = ast.literal_eval(text)
+    return f"pytest.approx({text})" if _has_float(value) and _flat_numbers(value) else text
+
+
 HEADER = (
     "# Generated by lfcode from observed behaviour of {name}: these assertions record what the\n"
     "# code does today (run in a sandbox), not what it should do. Review before relying on them.\n"
@@ -249,7 +292,8 @@ def test_blocks(
 ) -> list[str]:
     """One pytest test function (text) per outcome, never named as one of ``taken``: ``assert
     f(...) == observed`` (``pytest.approx`` for flat numbers with floats), ``pytest.raises`` for
-    exceptions, a type check when the value's ``repr`` is not a literal. A test is named after
+    exceptions, and when the value's ``repr`` is not a literal, its type and its public
+    attributes whose ``repr`` is (``result.x == 1``). A test is named after
     its behaviour in ``names`` (call → ``"when_l_le_0_5"``), else after its arguments; a call in
     ``from_model`` gets a comment saying the model proposed it. Outcomes with nothing to assert
     are left out."""
@@ -270,16 +314,13 @@ def test_blocks(
             test = f"test_{_slug(name)}_{_slug(args)}_raises_{_slug(exc)}"
             body = f"{setup}    with pytest.raises({exc if '.' not in outcome.exception_type else 'Exception'}):\n        {call}\n"
         elif outcome.literal and outcome.value_repr is not None:
-            value = ast.literal_eval(outcome.value_repr)
             test = f"test_{_slug(name)}_{_slug(args)}"
-            if _has_float(value) and _flat_numbers(value):
-                body = f"{setup}    assert {call} == pytest.approx({outcome.value_repr})\n"
-            else:
-                body = f"{setup}    assert {call} == {outcome.value_repr}\n"
+            body = f"{setup}    assert {call} == {_expected(outcome.value_repr)}\n"
         elif outcome.value_type is not None:
             test = f"test_{_slug(name)}_{_slug(args)}_type"
             kind = outcome.value_type.rsplit(".", 1)[-1]
-            body = f"{setup}    assert type({call}).__name__ == {kind!r}\n"
+            checks = "".join(f"    assert result.{attr} == {_expected(text)}\n" for attr, text in (outcome.attributes or {}).items())
+            body = f"{setup}    result = {call}\n    assert type(result).__name__ == {kind!r}\n{checks}"
         else:
             continue
         if behaviour:
@@ -338,7 +379,8 @@ def observed_tests(
         return None
     try:
         found = search_calls(plan.root, plan.source_path, plan.source_text, symbol.qualname, propose_more=propose_more,
-                             budget_seconds=budget_seconds, sandbox=sandbox, cancel=cancel, progress=progress)
+                             budget_seconds=budget_seconds, sandbox=sandbox, cancel=cancel, progress=progress,
+                             seeds=existing_calls(plan.existing, symbol.qualname))
     except (LookupError, SyntaxError):
         return None
     if found.import_error is not None:

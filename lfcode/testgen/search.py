@@ -1,7 +1,9 @@
 """Coverage-guided search for calls worth a test: run proposals in the sandbox, round after round,
 until every line of the function ran, coverage stopped growing, or the time budget is spent.
 
-Round 0 runs the model-free proposals (:func:`lfcode.testgen.observed.propose_calls`: doctests,
+Round 0 runs the calls of the project's existing tests
+(:func:`lfcode.testgen.observed.existing_calls`), the model-free proposals
+(:func:`lfcode.testgen.observed.propose_calls`: doctests,
 boundary values, one factor at a time) and a batch of inputs drawn from the type hints
 (:func:`lfcode.testgen.inputs.draw_calls`). Each later round draws a new batch and, when a
 model is at hand, asks it for calls that reach the still-uncovered lines
@@ -115,12 +117,15 @@ def _condition(node: ast.expr) -> str:
     return _slug(ast.unparse(Words().visit(ast.parse(ast.unparse(node), mode="eval")).body))
 
 
-def behaviour_names(function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Sequence[CallOutcome]) -> dict[str, str]:
+def behaviour_names(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, chosen: Sequence[CallOutcome], existing: Sequence[CallOutcome] = (),
+) -> dict[str, str]:
     """A name fragment per chosen call from the branch it was the first to take, in set-cover
     order: the deepest ``if``/``while`` whose outcome it newly covered (``when_minc_eq_maxc``,
-    ``when_not_l_le_0_5``), ``raises_<type>`` for an exception; calls with neither get none."""
+    ``when_not_l_le_0_5``), ``raises_<type>`` for an exception; calls with neither get none.
+    Branches the ``existing`` tests' calls took do not count as new."""
     decisions = {n.lineno: n for n in ast.walk(function) if isinstance(n, (ast.If, ast.While))}
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int, int]] = {arc for o in existing for arc in o.arcs or ()}
     names: dict[str, str] = {}
     for outcome in chosen:
         gained = sorted(set(outcome.arcs or ()) - seen)
@@ -164,6 +169,7 @@ def search_calls(
     qualname: str,
     *,
     propose_more: Proposer | None = None,
+    seeds: Sequence[str] = (),
     budget_seconds: float = BUDGET_SECONDS,
     round_size: int = ROUND_SIZE,
     max_rounds: int = MAX_ROUNDS,
@@ -173,7 +179,9 @@ def search_calls(
     cancel: CancelToken | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SearchResult:
-    """Search calls of ``qualname`` in ``source`` (the text of ``file`` in project ``root``)
+    """Search calls of ``qualname`` in ``source`` (the text of ``file`` in project ``root``),
+    starting with ``seeds`` (the calls of the project's existing tests: what they cover is
+    taken as covered, and they get no new test),
     until its statement lines are all covered, :data:`PATIENCE` rounds in a row add no line or
     arc, ``max_rounds`` more rounds ran or ``budget_seconds`` (s) passed; ``call_seconds`` bounds
     each call; ``distinct`` is the number of calls kept when the cover chose fewer
@@ -191,7 +199,7 @@ def search_calls(
     method = "." in qualname
     callee = f"obj.{qualname.rsplit('.', 1)[-1]}" if method else qualname
     result = SearchResult(statements=statement_lines(function))
-    pending = [*propose_calls(source, qualname), *draw_calls(function, callee, method, round_size, 0)]
+    pending = [*seeds, *propose_calls(source, qualname), *draw_calls(function, callee, method, round_size, 0)]
     candidates = constructors(tree, qualname)
     result.constructor = candidates[0]
     ran: set[str] = set()
@@ -232,8 +240,10 @@ def search_calls(
             result.from_model |= set(proposed) - ran
             pending += proposed
         pending += draw_calls(function, callee, method, round_size, number + 1)
-    result.chosen = select_calls([o for o in result.outcomes if assertable(o)], distinct=distinct)
-    result.names = behaviour_names(function, result.chosen)
+    old = [o for o in result.outcomes if o.call in set(seeds)]
+    fresh = [o for o in result.outcomes if assertable(o) and o.call not in set(seeds)]
+    result.chosen = select_calls(fresh, distinct=distinct, existing=old)
+    result.names = behaviour_names(function, result.chosen, old)
     result.unrunnable = [f"{o.call}: {o.exception_type}: {o.exception_message}" for o in result.outcomes
                          if o.exception_type in ENVIRONMENT or o.constructor_error is not None]
     result.seconds = time.monotonic() - started

@@ -17,7 +17,7 @@ from lfcode.testgen.generate import TestgenError, TestPlan
 from lfcode.testgen.frameworks import detect_framework
 from lfcode.testgen.inputs import MAX_CALL_CHARS, Constants, draw_calls
 from lfcode.testgen.model_calls import marked_source, model_calls, parse_calls
-from lfcode.testgen.observed import find_function, observed_tests
+from lfcode.testgen.observed import existing_calls, find_function, observed_tests
 from lfcode.testgen.search import assertable, behaviour_names, constructors, search_calls, statement_lines
 from lfcode.testgen.service import model_proposer
 
@@ -225,3 +225,40 @@ def test_calls_that_need_the_network_get_no_test_and_are_named_in_a_note(tmp_pat
     assert "ConnectionRefusedError" in generated.notes[0] or "OSError" in generated.notes[0]
     with pytest.raises(TestgenError, match=r"`ping` could not run in the sandbox: 1 call could not run in the sandbox \(no network.*ping\(\)"):
         observed_tests(plan_for(tmp_path, "ping"))
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+def test_an_object_without_a_literal_repr_is_checked_by_type_and_public_attributes(tmp_path: Path) -> None:
+    source = (
+        "class Point:\n    def __init__(self, x, y):\n        self.x, self.y, self._cache = x, y, object()\n\n\n"
+        "def origin_shift(dx: int) -> Point:\n    if dx < 0:\n        raise ValueError('negative')\n    return Point(dx, 0.5)\n"
+    )
+    (tmp_path / "geo.py").write_text(source, encoding="utf-8")
+    found = search_calls(tmp_path, tmp_path / "geo.py", source, "origin_shift", round_size=10)
+    value = next(o for o in found.chosen if o.exception_type is None)
+    assert value.stable and not value.literal and value.value_type == "geo.Point"
+    assert value.attributes == {"x": value.call[len("origin_shift("):-1], "y": "0.5"}  # not _cache
+
+
+def test_calls_of_existing_tests_are_reused_when_their_arguments_are_literals() -> None:
+    tests = (
+        "from m import secret, Account\n\n"
+        "def test_one():\n    assert secret(3) == 'closed'\n    value = 4\n    assert secret(value) == 'closed'\n"
+        "    assert secret(*[1]) and secret(code=-1)\n\n"
+        "def test_two():\n    assert Account('a', 5).withdraw(2) == 3\n"
+    )
+    assert existing_calls(tests, "secret") == ["secret(3)", "secret(code=-1)"]
+    assert existing_calls(tests, "Account.withdraw") == ["obj.withdraw(2)"]
+    assert existing_calls("def broken(:\n", "secret") == []
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+def test_what_existing_tests_cover_gets_no_second_test(tmp_path: Path) -> None:
+    plan = plan_for(tmp_path, "cells")
+    plan.existing = "from m import cells\n\ndef test_none():\n    assert cells([], None, '') == -1\n"
+    generated = observed_tests(plan)
+    assert generated is not None
+    assert "cells([], None, '')" not in generated.code and "when_limit_is_none" not in generated.code
+    assert "when_not_limit_is_none" in generated.code or "when_name_eq_total" in generated.code
