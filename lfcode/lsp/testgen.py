@@ -50,7 +50,9 @@ def edit_for_tests(ls: LfcodeServer, generated: GeneratedTests, existing: str, v
     edit = types.TextEdit(range=where, new_text=generated.code)
     workspace = ls.client_capabilities.workspace
     caps = workspace.workspace_edit if workspace else None
-    can_create = bool(caps and caps.document_changes and types.ResourceOperationKind.Create in (caps.resource_operations or []))
+    # resourceOperations only has a meaning with documentChanges, so a client naming "create" there
+    # takes them (Neovim 0.12 says so without setting documentChanges).
+    can_create = bool(caps and types.ResourceOperationKind.Create in (caps.resource_operations or []))
     if can_create:
         return types.WorkspaceEdit(
             document_changes=[

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from lfcode.testgen.generate import parses
-from tests.conftest import write_fake_script
+from tests.conftest import read_record, write_fake_script
 from tests.e2e.lsp_helpers import lsp_session, open_document, server_env
 
 FIXTURE = Path(__file__).parent / "test_data" / "code_actions"
@@ -197,6 +197,28 @@ async def test_generate_tests_from_observed_behaviour_needs_no_model(tmp_path: P
     assert parses(edit.new_text, "python") and "from calc import add" in edit.new_text
     assert re.search(r"assert add\((-?[\d.]+), (-?[\d.]+)\) == ", edit.new_text)
     assert answer["kept"] >= 1 and answer["dropped"] == 0
+
+
+async def test_generate_tests_asks_the_model_for_calls_that_reach_uncovered_lines(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    (root / "lock.py").write_text('def unlock(code: int) -> str:\n    if code * 7 == 337491:\n        return "open"\n    return "closed"\n')
+    before = tree_hash(root)
+    script = write_fake_script(tmp_path / "fake.json", [], default="unlock(48213)\n")
+    env = server_env(tmp_path, backend="fake", fake_script=str(script))
+    async with lsp_session(env, root=root) as (lsp, _):
+        edits = record_edits(lsp)
+        uri = open_document(lsp, root / "lock.py")
+        answer = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="lfcode.generateTests", arguments=[at(uri, line_of(root / "lock.py", 'return "closed"'))])
+        )
+    assert tree_hash(root) == before
+    (change,) = [c for c in edits[0].edit.document_changes if isinstance(c, types.TextDocumentEdit)]
+    text = change.edits[0].new_text
+    assert "    # call proposed by the model; the expected value was observed\n    assert unlock(48213) == 'open'" in text
+    assert answer["dropped"] == 0 and answer["kept"] >= 2
+    assert any("100% line coverage of `unlock`" in m.message for m in lsp.messages)
+    prompts = [r["prompt"] for r in read_record(script)]
+    assert prompts and 'return "open"  # not run yet' in prompts[0]
 
 
 async def test_generate_tests_appends_after_an_existing_test_file(tmp_path: Path) -> None:

@@ -206,6 +206,9 @@ def test_the_workspace_edit_creates_then_inserts_and_counts_utf16(tmp_path: Path
     fresh = generate_tests(FakeBackend(["4\n"]), plan_for(root, SOURCE, "calc.py", "double"), threading.Event(), n_tests=1)
     with pytest.raises(UserError, match="cannot create files"):
         edit_for_tests(stub_server(True, False), fresh, "", None)
+    # Neovim 0.12 names "create" in resourceOperations without setting documentChanges.
+    create, _ = edit_for_tests(stub_server(False, True), fresh, "", None).document_changes
+    assert isinstance(create, types.CreateFile)
 
 
 # `--run` runs the generated tests with pytest in the real bubblewrap sandbox: the slow tier.
