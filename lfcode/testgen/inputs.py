@@ -75,7 +75,7 @@ def _arguments(node: ast.expr) -> list[ast.expr]:
 
 def strategy_for(hint: ast.expr | None, constants: Constants, depth: int = 0) -> st.SearchStrategy:
     """A hypothesis strategy for values of the annotation ``hint`` (a syntax tree; ``None`` for no
-    hint: small numbers, text and lists). Unknown names (a project's own class) give ``None``
+    hint: small numbers, text, and lists of either). Unknown names (a project's own class) give ``None``
     values only. Supported: ``int``, ``float``, ``bool``, ``str``, ``bytes``, ``None``, lists and
     sequences, sets, tuples (fixed and ``...``), dicts and mappings, ``Optional``, ``Union`` and
     ``X | Y``; a string annotation is parsed first."""
@@ -87,7 +87,7 @@ def strategy_for(hint: ast.expr | None, constants: Constants, depth: int = 0) ->
         except SyntaxError:
             return st.none()
     if hint is None:
-        return st.one_of(_ints(constants), _text(constants), st.lists(st.integers(-2, 6), max_size=5))
+        return st.one_of(_ints(constants), _text(constants), st.lists(st.integers(-2, 6), max_size=5), st.lists(_text(constants), max_size=5))
     if isinstance(hint, ast.Constant) and hint.value is None:
         return st.none()
     if isinstance(hint, ast.BinOp) and isinstance(hint.op, ast.BitOr):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import keyword
 import re
 from collections.abc import Callable, Sequence
 
@@ -319,7 +320,8 @@ def test_blocks(
         elif outcome.value_type is not None:
             test = f"test_{_slug(name)}_{_slug(args)}_type"
             kind = outcome.value_type.rsplit(".", 1)[-1]
-            checks = "".join(f"    assert result.{attr} == {_expected(text)}\n" for attr, text in (outcome.attributes or {}).items())
+            checks = "".join(f"    assert result.{attr} == {_expected(text)}\n" for attr, text in (outcome.attributes or {}).items()
+                             if attr.isidentifier() and not keyword.iskeyword(attr))
             body = f"{setup}    result = {call}\n    assert type(result).__name__ == {kind!r}\n{checks}"
         else:
             continue

@@ -262,3 +262,11 @@ def test_what_existing_tests_cover_gets_no_second_test(tmp_path: Path) -> None:
     assert generated is not None
     assert "cells([], None, '')" not in generated.code and "when_limit_is_none" not in generated.code
     assert "when_not_limit_is_none" in generated.code or "when_name_eq_total" in generated.code
+
+
+def test_a_parameter_without_a_hint_gets_numbers_text_and_lists_of_either() -> None:
+    calls = draw_calls(find_function(ast.parse("def f(items):\n    return items\n"), "f"), "f", False, 60, 0)
+    values = [ast.literal_eval(ast.parse(c, mode="eval").body.args[0]) for c in calls]
+    assert any(isinstance(v, int) for v in values) and any(isinstance(v, str) for v in values)
+    assert any(isinstance(v, list) and v and all(isinstance(i, int) for i in v) for v in values)
+    assert any(isinstance(v, list) and v and all(isinstance(i, str) for i in v) for v in values)
