@@ -45,7 +45,7 @@ def read_record(script: Path, prefills: bool = False) -> list[dict]:
     if not record.exists():
         return []
     lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    return [line for line in lines if ("prefill" in line) == prefills]
+    return [line for line in lines if ("prefill" in line) == prefills and "started" not in line]
 
 
 #: Python code that logs to ``{log}`` and refuses every Internet socket, connect and name lookup

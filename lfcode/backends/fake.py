@@ -9,8 +9,8 @@ subprocess is deterministic::
 With the setting ``fake_record`` (``LFCODE_FAKE_RECORD``, machine-level like ``fake_script``:
 a repository's files can set neither), every generation appends one JSON line (``prompt``,
 ``produced``, ``cancelled``, ``pieces``) to that file so that a test can see what a server
-subprocess did. The script itself never names a file to write: a ``"record"`` key in it is
-refused.
+subprocess did; a ``{"started": prompt}`` line marks each generation's start. The script
+itself never names a file to write: a ``"record"`` key in it is refused.
 """
 
 from __future__ import annotations
@@ -105,6 +105,10 @@ class FakeBackend:
         with self._lock:
             self.requests.append(request)
             text = self._queue.popleft() if self._queue else self.default
+        if self.record is not None:
+            # A "started" line first: a test can tell a generation under way from one not begun.
+            with self.record.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"started": request.prompt[-200:]}) + "\n")
         return self._stream(text, request, cancel)
 
     def prefill(self, prompt: str, cancel: CancelToken) -> int:

@@ -63,6 +63,12 @@ async def lsp_session(
         )
         yield lsp, result
         await lsp.shutdown_session()
+    except BaseException:
+        # The test failed inside the session: still let the server exit, or stopping it would
+        # wait for ever and hide the failure behind the test's timeout.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(lsp.shutdown_session(), 10)
+        raise
     finally:
         await lsp.stop()
 
@@ -107,8 +113,12 @@ async def generation_records(script: Path) -> AsyncIterator[Callable[..., Awaita
     reader = asyncio.StreamReader()
     transport, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
 
-    async def next_record(timeout: float = 10) -> dict:
-        return json.loads(await asyncio.wait_for(reader.readline(), timeout))
+    async def next_record(timeout: float = 10, started: bool = False) -> dict:
+        # The next line of the kind asked for: a generation's end, or with ``started`` its start.
+        while True:
+            line = json.loads(await asyncio.wait_for(reader.readline(), timeout))
+            if ("started" in line) == started:
+                return line
 
     try:
         yield next_record

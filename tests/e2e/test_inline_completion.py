@@ -89,6 +89,7 @@ async def test_cancel_request_stops_a_slow_generation(tmp_path: Path) -> None:
             lsp.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(uri, 0, 8), msg_id=request_id)
         )
         assert (await next_record())["produced"] == ""
+        await next_record(started=True)  # the slow generation is under way (not merely next)
         assert not future.done()
         loop = asyncio.get_running_loop()
         cancelled_at = loop.time()
@@ -120,6 +121,7 @@ async def test_newer_request_on_same_document_cancels_the_older(tmp_path: Path) 
         uri = open_document(lsp, doc)
         older = asyncio.ensure_future(lsp.text_document_inline_completion_async(inline_params(uri, 0, 8)))
         assert (await next_record())["produced"] == ""
+        await next_record(started=True)  # the slow generation is under way
         assert not older.done()
         newer = await lsp.text_document_inline_completion_async(inline_params(uri, 0, 8))
         first = await asyncio.wait_for(older, timeout=5)

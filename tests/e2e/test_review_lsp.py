@@ -60,6 +60,7 @@ async def test_cancelling_the_review_publishes_nothing_and_says_where_it_stopped
             lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="lfcode.review", arguments=[]))
         )
         first = await next_record(30)
+        await next_record(started=True)  # the second hunk's generation is under way
         token = await job_started(lsp, "lfcode: Review changes")
         lsp.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
         answer = await asyncio.wait_for(task, 30)
