@@ -186,7 +186,7 @@ def search_calls(
     arc, ``max_rounds`` more rounds ran or ``budget_seconds`` (s) passed; ``call_seconds`` bounds
     each call; ``distinct`` is the number of calls kept when the cover chose fewer
     (:func:`lfcode.testgen.observed.select_calls`).
-    ``progress`` receives texts such as ``"round 2: 80% of lines"``.
+    ``progress`` receives texts such as ``"round 2: 8/10 lines of `f` run"``.
 
     Raises:
         LookupError: ``qualname`` is not a function of ``source``. SyntaxError: it does not parse.
@@ -244,7 +244,6 @@ def search_calls(
     fresh = [o for o in result.outcomes if assertable(o) and o.call not in set(seeds)]
     result.chosen = select_calls(fresh, distinct=distinct, existing=old)
     result.names = behaviour_names(function, result.chosen, old)
-    result.unrunnable = [f"{o.call}: {o.exception_type}: {o.exception_message}" for o in result.outcomes
-                         if o.exception_type in ENVIRONMENT or o.constructor_error is not None]
+    result.unrunnable = [f"{o.call}: {o.exception_type}: {o.exception_message}" for o in result.outcomes if o.exception_type in ENVIRONMENT]
     result.seconds = time.monotonic() - started
     return result
