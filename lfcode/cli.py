@@ -227,8 +227,9 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None, model_te
     """Generate unit tests for SYMBOL (a function or Class.method) of FILE and print them.
 
     With --run, Python functions tested with pytest get tests from observed behaviour: calls
-    proposed from the code run in the sandbox and the assertions record what they returned or
-    raised (no model). Elsewhere, or when that finds nothing, the model writes the tests."""
+    run in the sandbox and the assertions record what they returned or raised (the model only
+    proposes calls for lines nothing else reached). Elsewhere, or when that finds nothing, the
+    model writes the tests."""
     import threading
 
     from lfcode.context.symbols import find_symbol

@@ -83,7 +83,7 @@ class GeneratedTests:
         of the target's statement lines its tests run), ``None`` otherwise."""
         if not self.statements:
             return None
-        lines = {line for name in self.tests for line in self.covered.get(name, ())}
+        lines = {line for test in self.tests for line in self.covered.get(test, ())}
         share = 100 * len(lines & set(self.statements)) / len(self.statements)
         return f"{len(self.tests)} test{'s' if len(self.tests) != 1 else ''}, {share:.0f}% line coverage of `{name}`"
 

@@ -17,7 +17,7 @@ Meta", 2024). This module is the model-free part:
   attributes when the value's ``repr`` is not a literal.
 
 :mod:`lfcode.testgen.search` drives them, round after round, with inputs drawn from the type
-hints and the model's calls for uncovered lines.
+hints and the model's calls for uncovered lines, and writes the tests (``observed_tests``).
 """
 
 from __future__ import annotations
@@ -26,18 +26,12 @@ import ast
 import itertools
 import keyword
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from typing import TYPE_CHECKING, Literal
-
-from lfcode.errors import CancelToken
 from lfcode.execution.engine import CallOutcome
 
-if TYPE_CHECKING:
-    from lfcode.testgen.generate import GeneratedTests, TestPlan
-    from lfcode.testgen.search import Proposer
-
-#: Default time budget per symbol, seconds (:data:`lfcode.testgen.search.BUDGET_SECONDS`).
+#: Default time budget of the search per symbol, seconds (:func:`lfcode.testgen.search.search_calls`;
+#: here, not there, so that importing it does not import hypothesis).
 BUDGET_SECONDS = 30.0
 
 #: Values tried for a parameter with no hint and no mined constant.
@@ -255,9 +249,11 @@ def select_calls(
     return chosen
 
 
-def _slug(text: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
-    return slug[:limit].rstrip("_") or "call"
+def slug(text: str, limit: int = 40, fallback: str = "call") -> str:
+    """``text`` in lower-case identifier characters (runs of others become ``_``), at most
+    ``limit`` characters; ``fallback`` when nothing is left."""
+    words = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return words[:limit].rstrip("_") or fallback
 
 
 def _has_float(value: object) -> bool:
@@ -312,13 +308,13 @@ def test_blocks(
             continue
         if outcome.exception_type is not None:
             exc = outcome.exception_type.rsplit(".", 1)[-1]
-            test = f"test_{_slug(name)}_{_slug(args)}_raises_{_slug(exc)}"
+            test = f"test_{slug(name)}_{slug(args)}_raises_{slug(exc)}"
             body = f"{setup}    with pytest.raises({exc if '.' not in outcome.exception_type else 'Exception'}):\n        {call}\n"
         elif outcome.literal and outcome.value_repr is not None:
-            test = f"test_{_slug(name)}_{_slug(args)}"
+            test = f"test_{slug(name)}_{slug(args)}"
             body = f"{setup}    assert {call} == {_expected(outcome.value_repr)}\n"
         elif outcome.value_type is not None:
-            test = f"test_{_slug(name)}_{_slug(args)}_type"
+            test = f"test_{slug(name)}_{slug(args)}_type"
             kind = outcome.value_type.rsplit(".", 1)[-1]
             checks = "".join(f"    assert result.{attr} == {_expected(text)}\n" for attr, text in (outcome.attributes or {}).items()
                              if attr.isidentifier() and not keyword.iskeyword(attr))
@@ -326,8 +322,8 @@ def test_blocks(
         else:
             continue
         if behaviour:
-            named = f"test_{_slug(name)}_{behaviour}"
-            test = named if named not in seen else f"{named}_{_slug(args, 24)}"
+            named = f"test_{slug(name)}_{behaviour}"
+            test = named if named not in seen else f"{named}_{slug(args, 24)}"
         while test in seen:
             test += "_"
         seen.add(test)
@@ -351,61 +347,3 @@ def write_tests(
             imports.append(f"from {module} import {head}")
     blocks = test_blocks(qualname, outcomes, constructor, None, names, from_model)
     return HEADER.format(name=f"{module}.{qualname}") + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(blocks) + "\n"
-
-
-def observed_tests(
-    plan: TestPlan,
-    cancel: CancelToken | None = None,
-    sandbox: Literal["required", "off"] = "required",
-    propose_more: Proposer | None = None,
-    budget_seconds: float = BUDGET_SECONDS,
-    progress: Callable[[str], None] | None = None,
-) -> GeneratedTests | None:
-    """Tests from observed behaviour for ``plan`` (Python and pytest only; ``None`` otherwise,
-    or when no call gave anything to assert): the coverage-guided search of
-    :func:`lfcode.testgen.search.search_calls` (``propose_more``: the model's calls for uncovered
-    lines; ``budget_seconds``: its time bound, s), then one test per chosen call. The result's
-    ``covered``/``statements`` give the line coverage of the target, ``notes`` what could not run.
-
-    Raises:
-        SandboxUnavailable: ``sandbox="required"`` and no OS sandbox works (nothing ran).
-        TestgenError: the module cannot be imported in the sandbox (the message names the error).
-        lfcode.errors.Cancelled: ``cancel`` was set.
-    """
-    from lfcode.testgen.generate import TestgenError, assemble, header_and_closer
-    from lfcode.testgen.scaffold import SPECS
-    from lfcode.testgen.search import search_calls
-
-    symbol = plan.symbol
-    if plan.framework.name != "pytest" or symbol.kind not in ("function", "method"):
-        return None
-    try:
-        found = search_calls(plan.root, plan.source_path, plan.source_text, symbol.qualname, propose_more=propose_more,
-                             budget_seconds=budget_seconds, sandbox=sandbox, cancel=cancel, progress=progress,
-                             seeds=existing_calls(plan.existing, symbol.qualname))
-    except (LookupError, SyntaxError):
-        return None
-    if found.import_error is not None:
-        raise TestgenError(f"{plan.source_path.name} cannot be imported in the sandbox ({found.import_error}); nothing was written")
-    taken = set(re.findall(SPECS["pytest"].name, plan.existing or "", re.M))
-    blocks = test_blocks(symbol.qualname, found.chosen, found.constructor, taken, found.names, found.from_model)
-    notes = _notes(found.unrunnable)
-    if not blocks:
-        if notes:
-            raise TestgenError(f"`{symbol.qualname}` could not run in the sandbox: {notes[0]}; nothing was written")
-        return None
-    header, closer = header_and_closer(plan)
-    generated = assemble(plan, HEADER.format(name=symbol.qualname) + header, closer, blocks)
-    kept = [o for o in found.chosen if o.constructor_error is None and (o.exception_type or o.value_type)]
-    generated.covered = {test: tuple(sorted(found.covered([o]))) for test, o in zip(generated.tests, kept)}
-    generated.statements = tuple(sorted(found.statements))
-    generated.notes = notes
-    return generated
-
-
-def _notes(unrunnable: Sequence[str]) -> list[str]:
-    """One line for the user about the calls that could not run in the sandbox."""
-    if not unrunnable:
-        return []
-    return [f"{len(unrunnable)} call{'s' if len(unrunnable) != 1 else ''} could not run in the sandbox (no network, "
-            f"no outside files), so they have no test; first: {unrunnable[0][:200]}"]

@@ -11,7 +11,8 @@ model is at hand, asks it for calls that reach the still-uncovered lines
 the values observed, not predicted. The kept set is the greedy set cover of lines and branch
 arcs (:func:`lfcode.testgen.observed.select_calls`). Calls that failed because the sandbox has
 no network or no such file (``OSError`` and its kind) are never asserted: they are reported as
-calls that could not run here.
+calls that could not run here. :func:`observed_tests` turns the search into pytest tests for a
+:class:`~lfcode.testgen.generate.TestPlan` (the test generation service's entry).
 """
 
 from __future__ import annotations
@@ -22,16 +23,28 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lfcode.errors import CancelToken, Cancelled
 from lfcode.execution.engine import CallOutcome, run_calls
 from lfcode.testgen.inputs import draw_calls
 from lfcode.testgen.model_calls import marked_source
-from lfcode.testgen.observed import DISTINCT, coverage_units, find_function, propose_calls, select_calls
+from lfcode.testgen.observed import (
+    BUDGET_SECONDS,
+    DISTINCT,
+    HEADER,
+    coverage_units,
+    existing_calls,
+    find_function,
+    propose_calls,
+    select_calls,
+    slug,
+    test_blocks,
+)
 
-#: Default time budget per symbol, seconds (the issue's bound on 2 cores).
-BUDGET_SECONDS = 30.0
+if TYPE_CHECKING:
+    from lfcode.testgen.generate import GeneratedTests, TestPlan
+
 #: Calls drawn from the type hints per round.
 ROUND_SIZE = 60
 #: Most rounds after the first.
@@ -99,11 +112,6 @@ def assertable(outcome: CallOutcome) -> bool:
     return outcome.stable and not outcome.timed_out and outcome.constructor_error is None and outcome.exception_type not in ENVIRONMENT
 
 
-def _slug(text: str, limit: int = 36) -> str:
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
-    return slug[:limit].rstrip("_")
-
-
 def _condition(node: ast.expr) -> str:
     """``l <= 0.5`` → ``l_le_0_5``: the condition in identifier characters."""
 
@@ -114,7 +122,7 @@ def _condition(node: ast.expr) -> str:
                 parts += [OPERATORS.get(type(op), "op"), ast.unparse(right)]
             return ast.Name(id=" ".join(parts))
 
-    return _slug(ast.unparse(Words().visit(ast.parse(ast.unparse(node), mode="eval")).body))
+    return slug(ast.unparse(Words().visit(ast.parse(ast.unparse(node), mode="eval")).body), 36, fallback="")
 
 
 def behaviour_names(
@@ -131,7 +139,7 @@ def behaviour_names(
         gained = sorted(set(outcome.arcs or ()) - seen)
         seen |= set(outcome.arcs or ())
         if outcome.exception_type is not None:
-            names[outcome.call] = "raises_" + _slug(outcome.exception_type.rsplit(".", 1)[-1])
+            names[outcome.call] = "raises_" + slug(outcome.exception_type.rsplit(".", 1)[-1], 36)
             continue
         taken = [(a, b) for a, b in gained if a in decisions]
         if taken:
@@ -247,3 +255,60 @@ def search_calls(
     result.unrunnable = [f"{o.call}: {o.exception_type}: {o.exception_message}" for o in result.outcomes if o.exception_type in ENVIRONMENT]
     result.seconds = time.monotonic() - started
     return result
+
+
+def observed_tests(
+    plan: TestPlan,
+    cancel: CancelToken | None = None,
+    sandbox: Literal["required", "off"] = "required",
+    propose_more: Proposer | None = None,
+    budget_seconds: float = BUDGET_SECONDS,
+    progress: Callable[[str], None] | None = None,
+) -> GeneratedTests | None:
+    """Tests from observed behaviour for ``plan`` (Python and pytest only; ``None`` otherwise,
+    or when no call gave anything to assert): the coverage-guided search of
+    :func:`search_calls` (``propose_more``: the model's calls for uncovered
+    lines; ``budget_seconds``: its time bound, s), then one test per chosen call. The result's
+    ``covered``/``statements`` give the line coverage of the target, ``notes`` what could not run.
+
+    Raises:
+        SandboxUnavailable: ``sandbox="required"`` and no OS sandbox works (nothing ran).
+        TestgenError: the module cannot be imported in the sandbox (the message names the error).
+        lfcode.errors.Cancelled: ``cancel`` was set.
+    """
+    from lfcode.testgen.generate import TestgenError, assemble, header_and_closer
+    from lfcode.testgen.scaffold import SPECS
+
+    symbol = plan.symbol
+    if plan.framework.name != "pytest" or symbol.kind not in ("function", "method"):
+        return None
+    try:
+        found = search_calls(plan.root, plan.source_path, plan.source_text, symbol.qualname, propose_more=propose_more,
+                             budget_seconds=budget_seconds, sandbox=sandbox, cancel=cancel, progress=progress,
+                             seeds=existing_calls(plan.existing, symbol.qualname))
+    except (LookupError, SyntaxError):
+        return None
+    if found.import_error is not None:
+        raise TestgenError(f"{plan.source_path.name} cannot be imported in the sandbox ({found.import_error}); nothing was written")
+    taken = set(re.findall(SPECS["pytest"].name, plan.existing or "", re.M))
+    blocks = test_blocks(symbol.qualname, found.chosen, found.constructor, taken, found.names, found.from_model)
+    notes = _notes(found.unrunnable)
+    if not blocks:
+        if notes:
+            raise TestgenError(f"`{symbol.qualname}` could not run in the sandbox: {notes[0]}; nothing was written")
+        return None
+    header, closer = header_and_closer(plan)
+    generated = assemble(plan, HEADER.format(name=symbol.qualname) + header, closer, blocks)
+    kept = [o for o in found.chosen if o.constructor_error is None and (o.exception_type or o.value_type)]
+    generated.covered = {test: tuple(sorted(found.covered([o]))) for test, o in zip(generated.tests, kept)}
+    generated.statements = tuple(sorted(found.statements))
+    generated.notes = notes
+    return generated
+
+
+def _notes(unrunnable: Sequence[str]) -> list[str]:
+    """One line for the user about the calls that could not run in the sandbox."""
+    if not unrunnable:
+        return []
+    return [f"{len(unrunnable)} call{'s' if len(unrunnable) != 1 else ''} could not run in the sandbox (no network, "
+            f"no outside files), so they have no test; first: {unrunnable[0][:200]}"]

@@ -78,7 +78,7 @@ def observe(
     progress: Callable[[str], None] | None = None,
     budget_seconds: float = BUDGET_SECONDS,
 ) -> GeneratedTests | None:
-    """Tests from observed behaviour (:func:`lfcode.testgen.observed.observed_tests`): Python
+    """Tests from observed behaviour (:func:`lfcode.testgen.search.observed_tests`): Python
     and pytest only; ``None`` when that path does not apply, cannot run here (no OS sandbox and
     ``sandbox="required"``: the model path then says so) or found nothing to assert.
     ``propose_more`` asks the model for calls reaching uncovered lines (see
@@ -93,7 +93,7 @@ def observe(
         lfcode.errors.Cancelled: ``cancel`` was set.
     """
     from lfcode.execution.sandbox import SandboxUnavailable as NoSandbox
-    from lfcode.testgen.observed import observed_tests
+    from lfcode.testgen.search import observed_tests
 
     try:
         return observed_tests(plan, cancel, sandbox, propose_more, budget_seconds, progress)

@@ -17,8 +17,8 @@ from lfcode.testgen.generate import TestgenError, TestPlan
 from lfcode.testgen.frameworks import detect_framework
 from lfcode.testgen.inputs import MAX_CALL_CHARS, Constants, draw_calls
 from lfcode.testgen.model_calls import marked_source, model_calls, parse_calls
-from lfcode.testgen.observed import existing_calls, find_function, observed_tests
-from lfcode.testgen.search import assertable, behaviour_names, constructors, search_calls, statement_lines
+from lfcode.testgen.observed import existing_calls, find_function
+from lfcode.testgen.search import assertable, behaviour_names, constructors, observed_tests, search_calls, statement_lines
 from lfcode.testgen.service import model_proposer
 
 SOURCE = '''\
