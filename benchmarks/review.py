@@ -1,20 +1,25 @@
-"""Benchmark for ``lfcode review``: speed, seeded-bug recall and false positives.
+"""Benchmark for ``lfcode review``: seeded-bug recall, precision, false positives, speed, secrets.
 
-Prints a markdown table (and ``--json`` writes the numbers):
+Every case is a real module of the standard library committed into a fresh repository as
+``pkg/<module>.py``, then one of its functions (6-40 lines) is edited in place and the working
+tree is reviewed with every analyzer (or ``--analyzers``):
 
-* **hunks per second** over real history: the last commits of this project (each reviewed as
-  ``sha^..sha``); without history, the source of an installed package (``click``) reviewed as new
-  files in a fresh repository;
-* **seeded-bug recall**: real functions from the standard library (``textwrap``, ``statistics``,
-  ``asyncio`` ...) get one known bug each — off-by-one (``<`` to ``<=``, or a bound such as
-  ``+ 1``, ``[1:]`` or ``range(0, n)`` moved by one), inverted condition, wrong variable (one parameter used for another) or missing ``await`` — and
-  the bug's hunk counts as found when the review reports any finding on it;
-* **false-positive rate** on behaviour-preserving changes to the same kind of functions: a local
-  variable renamed everywhere, and the function reformatted (``ast.unparse``); any finding is a
-  false positive, an ``error`` one would also block a push under ``--fail-on error``.
+* **behaviour-changing edits (seeded bugs)**: off-by-one (``<`` to ``<=``, or a bound such as
+  ``+ 1``, ``[1:]`` or ``range(0, n)`` moved by one), inverted condition, wrong variable (one
+  parameter used for another), missing ``await`` (``asyncio`` modules). A bug counts as found
+  when a ``warning`` or ``error`` finding lies within 2 lines of the seeded line;
+* **behaviour-preserving edits**: a local variable renamed, the function reformatted
+  (``ast.unparse``), a return value put in a local variable first, an ``if``/``else`` with its
+  branches swapped under ``not (...)``. Any ``warning`` or ``error`` finding is a false positive;
+* **precision**: of the warning/error findings on seeded-bug cases, the share within 2 lines of
+  the bug; **seconds per hunk**: review time over hunks reviewed;
+* **planted secrets** (AWS key, GitHub token, private key) committed into a copy of ``colorsys``
+  and pushed through the installed pre-push hook: caught, masked in text/JSON/SARIF, push blocked.
 
-Usage: ``python benchmarks/review.py --model embedded [--cases 5] [--history-hunks 10]``;
-``--backend fake`` runs the harness with the scripted backend (answers ``[]``) in seconds.
+Each analyzer's row counts the findings it reported or corroborated, so the ``ruff`` row is the
+deterministic-linter baseline (reviewdog's added-lines filter) and the ``model`` row the earlier
+model-only review. Usage: ``python benchmarks/review.py --model embedded [--cases 10]``;
+``--backend fake`` runs the harness with a scripted model that answers ``[]``.
 """
 
 from __future__ import annotations
@@ -27,10 +32,10 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -40,37 +45,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lfcode.backends import make_backend  # noqa: E402
-from lfcode.errors import Cancelled  # noqa: E402
-from lfcode.review.model import ReviewOptions, review  # noqa: E402
+from lfcode.review.result import ReviewOptions  # noqa: E402
+from lfcode.review.service import review_changes  # noqa: E402
 from lfcode.settings import Settings  # noqa: E402
 
-MODULES = ("textwrap", "statistics", "bisect", "heapq", "shlex", "difflib", "fnmatch", "posixpath",
-           "calendar", "colorsys", "html", "ipaddress", "json.decoder", "csv", "string", "gettext")
+MODULES = ("textwrap", "statistics", "shlex", "difflib", "fnmatch", "posixpath", "ntpath", "calendar", "colorsys",
+           "ipaddress", "gettext", "string", "fractions", "base64", "quopri", "netrc", "tokenize", "glob")
 ASYNC_MODULES = ("asyncio.streams", "asyncio.locks", "asyncio.queues", "asyncio.tasks",
                  "asyncio.base_events", "asyncio.sslproto")
 BUGS = ("off_by_one", "inverted_condition", "wrong_variable", "missing_await")
-SAFE = ("rename_variable", "reformat")
+SAFE = ("rename_variable", "reformat", "extract_return", "invert_if")
 _SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "=="}
-
-
-def functions(modules: tuple[str, ...]) -> list[str]:
-    """Dedented sources of 6-40 line functions and methods from ``modules``, in file order."""
-    out = []
-    for name in modules:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            continue
-        text = Path(spec.origin).read_text(encoding="utf-8")
-        for node in ast.walk(ast.parse(text)):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and 6 <= node.end_lineno - node.lineno <= 40:
-                start = min([d.lineno for d in node.decorator_list] + [node.lineno])
-                src = textwrap.dedent("\n".join(text.splitlines()[start - 1:node.end_lineno])) + "\n"
-                try:
-                    ast.parse(src)
-                except SyntaxError:
-                    continue
-                out.append(src)
-    return out
 
 
 def _edit(src: str, edits: list[tuple[int, int, int, str]]) -> str:
@@ -98,10 +83,9 @@ def _index_like(node: ast.AST, parents: dict) -> bool:
     return isinstance(parent, ast.Slice) or (isinstance(parent, ast.Subscript) and parent.slice is node)
 
 
-def mutate(src: str, kind: str, rng: random.Random) -> tuple[str, int] | None:
-    """``(new source, changed line)`` after applying ``kind`` to ``src``, or ``None`` if it cannot."""
-    tree = ast.parse(src)
-    fn = tree.body[0]
+def mutate(src: str, fn: ast.AST, kind: str, rng: random.Random) -> tuple[str, int] | None:
+    """``(new module source, changed line)`` after applying ``kind`` inside function ``fn`` of the
+    module ``src``, or ``None`` if it cannot."""
     lines = src.splitlines()
     parents = {child: node for node in ast.walk(fn) for child in ast.iter_child_nodes(node)}
     options: list[tuple[list[tuple[int, int, int, str]], int]] = []
@@ -141,13 +125,45 @@ def mutate(src: str, kind: str, rng: random.Random) -> tuple[str, int] | None:
     return None
 
 
-def preserve(src: str, kind: str) -> str | None:
-    """A behaviour-preserving rewrite of ``src``: rename a local variable, or reformat."""
-    tree = ast.parse(src)
-    fn = tree.body[0]
+def preserve(src: str, fn: ast.AST, kind: str) -> str | None:
+    """A behaviour-preserving rewrite of function ``fn`` in the module ``src``: rename a local
+    variable, reformat it (``ast.unparse``), return through a new local variable, or swap the
+    branches of an ``if``/``else`` under a negated condition. ``None`` when it does not apply."""
+    lines = src.splitlines(keepends=True)
     if kind == "reformat":
-        new = ast.unparse(tree) + "\n"
+        first = min([d.lineno for d in fn.decorator_list] + [fn.lineno])
+        indent = " " * fn.col_offset
+        body = textwrap.indent(ast.unparse(fn), indent) + "\n"
+        new = "".join(lines[: first - 1]) + body + "".join(lines[fn.end_lineno:])
         return new if new != src else None
+    if kind == "extract_return":
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Return) and node.value is not None and node.lineno == node.end_lineno \
+                    and not isinstance(node.value, (ast.Constant, ast.Name)):
+                line = lines[node.lineno - 1]
+                pad = line[: node.col_offset]
+                value = line.encode()[node.value.col_offset:node.value.end_col_offset].decode()
+                if line[: node.col_offset].strip():
+                    continue
+                lines[node.lineno - 1] = f"{pad}result_value = {value}\n{pad}return result_value\n"
+                return "".join(lines)
+        return None
+    if kind == "invert_if":
+        for node in ast.walk(fn):
+            if isinstance(node, ast.If) and node.orelse and not (len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If)) \
+                    and node.test.lineno == node.test.end_lineno and lines[node.lineno - 1].lstrip().startswith("if "):
+                pad = " " * node.col_offset
+                test = ast.unparse(node.test)
+                body = "".join(lines[node.body[0].lineno - 1: node.body[-1].end_lineno])
+                other = "".join(lines[node.orelse[0].lineno - 1: node.orelse[-1].end_lineno])
+                if node.body[0].lineno == node.lineno:
+                    continue
+                else_line = next((i for i in range(node.body[-1].end_lineno, node.orelse[0].lineno) if lines[i].strip() == "else:"), None)
+                if else_line is None:
+                    continue
+                new = f"{pad}if not ({test}):\n{other}{pad}else:\n{body}"
+                return "".join(lines[: node.lineno - 1]) + new + "".join(lines[node.orelse[-1].end_lineno:])
+        return None
     names = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
     stored = [n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
               and n.id not in _params(fn)]
@@ -161,95 +177,116 @@ def preserve(src: str, kind: str) -> str | None:
     return None
 
 
-def review_change(before: str, after: str, backend, workdir: Path) -> tuple[int, int, int, float]:
-    """Review one change to ``case.py``: (findings, error findings, copies of the prompt's
-    examples that were dropped, seconds)."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    repo = git.Repo.init(workdir)
-    (workdir / "case.py").write_text(before, encoding="utf-8")
-    repo.git.add("case.py")
-    repo.git.commit("-m", "before", env={**os.environ, **IDENTITY})
-    (workdir / "case.py").write_text(after, encoding="utf-8")
-    start = time.perf_counter()
-    result = review(workdir, ReviewOptions(include_untracked=False), backend)
-    repo.close()
-    seconds = time.perf_counter() - start
-    parroted = sum(int(m.group(1)) for n in result.notes
-                   if (m := re.match(r"(\d+) finding\(s\) that only repeated", n)))
-    return len(result.findings), sum(f.severity == "error" for f in result.findings), parroted, seconds
-
 
 IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
             "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
 
 
-class Counting:
-    """A backend wrapper that counts generations (one per hunk piece that fits the context)."""
+def functions(modules: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """``(module name, module source, qualified name)`` of the 6-40 line functions and methods of
+    ``modules`` (module level and one class deep), in file order."""
+    out = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        text = Path(spec.origin).read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        for node in tree.body:
+            members = [(node, node.name)] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else \
+                [(m, f"{node.name}.{m.name}") for m in node.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))] \
+                if isinstance(node, ast.ClassDef) else []
+            for fn, qualname in members:
+                if 6 <= fn.end_lineno - fn.lineno <= 40:
+                    out.append((name, text, qualname))
+    return out
 
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, 0
 
-    @property
-    def capabilities(self):
-        return self.inner.capabilities
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.inner.tokenize(text)
-
-    def complete(self, request, cancel):
-        self.calls += 1
-        return self.inner.complete(request, cancel)
+def find(tree: ast.Module, qualname: str) -> ast.AST:
+    """The function ``qualname`` (``f`` or ``Class.m``) of ``tree``."""
+    scope: list[ast.stmt] = tree.body
+    node = None
+    for part in qualname.split("."):
+        node = next(n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == part)
+        scope = node.body
+    return node
 
 
-def throughput(backend, max_hunks: int, tmp: Path) -> tuple[str, int, int, float]:
-    """(source, hunks, model calls, seconds) over this project's recent commits, else a package."""
-    counting = Counting(backend)
-    cancel = threading.Event()
-    hunks, elapsed, source = 0, 0.0, ""
-
-    def reviewed(path: Path, options: ReviewOptions, limit: int) -> int:
-        """Hunks reviewed in ``path``, stopping after ``limit`` (a stopped review raises
-        ``Cancelled``, so the hunks are counted by the progress callback)."""
-        done_so_far = [0]
-
-        def callback(done: int, _total: int) -> None:
-            done_so_far[0] = done
-            if done >= limit:
-                cancel.set()
-
-        cancel.clear()
-        try:
-            return review(path, options, counting, callback, cancel).hunks_reviewed
-        except Cancelled:
-            return done_so_far[0]
-
-    try:
-        repo = git.Repo(ROOT)
-        commits = [c for c in repo.iter_commits("HEAD", max_count=50) if len(c.parents) == 1]
-        repo.close()
-    except (git.InvalidGitRepositoryError, ValueError, git.GitCommandError):
-        commits = []
-    for n, c in enumerate(commits, 1):
-        if hunks >= max_hunks:
-            break
-        start = time.perf_counter()
-        done = reviewed(ROOT, ReviewOptions(range=f"{c.hexsha}^..{c.hexsha}"), max_hunks - hunks)
-        elapsed += time.perf_counter() - start
-        hunks += done
-        source = f"last {n} commit(s) of lfcode"
-        print(f"history {c.hexsha[:8]}: {done} hunk(s), {counting.calls} call(s) so far",
-              file=sys.stderr)
-    if hunks:
-        return source, hunks, counting.calls, elapsed
-    import click  # no history yet: an installed package's real source, reviewed as new files
-
-    work = tmp / "history"
-    shutil.copytree(Path(click.__file__).parent, work, ignore=shutil.ignore_patterns("__pycache__"))
-    git.Repo.init(work).close()
+def review_case(module: str, before: str, after: str, backend, workdir: Path, analyzers: list[str] | None):
+    """Commit ``before`` as ``pkg/<module>.py`` in a fresh repository, write ``after`` over it and
+    review the working tree; ``(result, seconds)``."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    (workdir / "pkg").mkdir(parents=True)
+    path = workdir / "pkg" / (module.rsplit(".", 1)[-1] + ".py")
+    repo = git.Repo.init(workdir)
+    path.write_text(before, encoding="utf-8")
+    repo.git.add(".")
+    repo.git.commit("-m", "before", env={**os.environ, **IDENTITY})
+    repo.close()
+    path.write_text(after, encoding="utf-8")
     start = time.perf_counter()
-    done = reviewed(work, ReviewOptions(), max_hunks)
-    return "click sources as new files", done, counting.calls, time.perf_counter() - start
+    result = review_changes(workdir, ReviewOptions(include_untracked=False), backend, analyzers=analyzers)
+    return result, time.perf_counter() - start
+
+
+def serious(result) -> list:
+    """Findings at warning or error."""
+    return [f for f in result.findings if f.severity in ("warning", "error")]
+
+
+def by(finding, analyzer: str) -> bool:
+    """Whether ``analyzer`` reported ``finding`` (alone or corroborating another)."""
+    return finding.analyzer == analyzer or analyzer in finding.corroborated_by
+
+
+#: Planted credentials: realistic shapes, not any provider's documented example value.
+SECRETS = {
+    "aws_access_key": 'AWS_ACCESS_KEY_ID = "AKIA' + "Q7RZ2M5XKT4WPL3N" + '"\n',
+    "github_token": 'GITHUB_TOKEN = "ghp_' + "8fK2mQ9xLr4TzW7vNc1BpY6sHd3JgE0aUo5i" + '"\n',
+    "private_key": 'DEPLOY_KEY = """-----BEGIN RSA ' + 'PRIVATE KEY-----\nMIIEowIBAAKCAQEA7q3Xk9PzR2mVt8LwYc4NbJ5sHf1Gd6KeQ0aUo2iTr\n-----END RSA ' + 'PRIVATE KEY-----"""\n',
+}
+
+
+def secret_cases(tmp: Path) -> list[tuple[str, bool, bool, bool]]:
+    """Per planted secret: ``(kind, caught, masked in text/json/sarif, push blocked)``. Each is
+    committed into a copy of ``colorsys`` and pushed to a bare remote through the installed
+    pre-push hook; the CLI runs as a user would (``--analyzers secrets,rules,ruff`` keeps it fast)."""
+    out = []
+    source = Path(importlib.util.find_spec("colorsys").origin).read_text(encoding="utf-8")
+    env = {**os.environ, **IDENTITY, "LFCODE_REVIEW_ANALYZERS": "secrets,rules,ruff"}
+    for kind, text in SECRETS.items():
+        work, remote = tmp / f"secret-{kind}", tmp / f"remote-{kind}.git"
+        for folder in (work, remote):
+            shutil.rmtree(folder, ignore_errors=True)
+        git.Repo.init(remote, bare=True).close()
+        repo = git.Repo.init(work)
+        (work / "colorsys.py").write_text(source, encoding="utf-8")
+        repo.git.add(".")
+        repo.git.commit("-m", "base", env=env)
+        repo.git.remote("add", "origin", str(remote))
+        repo.git.push("origin", "HEAD:refs/heads/main", env=env)
+        (work / "colorsys.py").write_text(source + "\n" + text, encoding="utf-8")
+        repo.git.commit("-am", "config", env=env)
+        secret = re.search(r'"(AKIA\w+|ghp_\w+)"|(MIIE\w+)', text)
+        value = secret.group(1) or secret.group(2)
+        outputs = []
+        for fmt in ("text", "json", "sarif"):
+            run = subprocess.run([sys.executable, "-m", "lfcode", "review", "--range", "HEAD~1..HEAD", "--format", fmt],
+                                 cwd=work, env=env, capture_output=True, text=True)
+            outputs.append(run.stdout + run.stderr)
+        caught = '"secrets/' in outputs[1]
+        masked = all(value not in o for o in outputs)
+        hook = subprocess.run([sys.executable, "-m", "lfcode", "review", "--install-hook"], cwd=work, env=env, capture_output=True, text=True)
+        push = subprocess.run(["git", "push", "origin", "HEAD:refs/heads/main"], cwd=work, env=env, capture_output=True, text=True)
+        blocked = hook.returncode == 0 and push.returncode != 0 and value not in push.stdout + push.stderr
+        repo.close()
+        out.append((kind, caught, masked, blocked))
+        print(f"secret {kind}: caught {caught}, masked {masked}, push blocked {blocked}", file=sys.stderr)
+    return out
+
+
+ANALYZERS = ("secrets", "ruff", "behaviour", "coroutines", "rules", "model")
 
 
 def main() -> None:
@@ -257,8 +294,8 @@ def main() -> None:
     parser.add_argument("--model", default="embedded", help='"embedded" or a GGUF path')
     parser.add_argument("--backend", default="llama-cpp", choices=("llama-cpp", "openai", "fake"))
     parser.add_argument("--n-ctx", type=int, default=4096)
-    parser.add_argument("--cases", type=int, default=5, help="functions per bug kind / change kind")
-    parser.add_argument("--history-hunks", type=int, default=10)
+    parser.add_argument("--cases", type=int, default=10, help="functions per bug kind / change kind")
+    parser.add_argument("--analyzers", help="comma-separated analyzers (default: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
@@ -269,51 +306,79 @@ def main() -> None:
         backend = FakeBackend(default="[]")
     else:
         backend = make_backend(settings)
+    analyzers = args.analyzers.split(",") if args.analyzers else None
+    shown = [a for a in ANALYZERS if analyzers is None or a in analyzers]
     rng = random.Random(args.seed)
     plain, asynchronous = functions(MODULES), functions(ASYNC_MODULES)
-    rows: list[tuple[str, str, str]] = []
-    numbers: dict = {"model": backend.capabilities.name}
+    numbers: dict = {"model": backend.capabilities.name, "analyzers": shown}
+    tally = {a: {"found": 0, "findings": 0, "near": 0, "fp": 0} for a in [*shown, "all"]}
+    rows: list[tuple[str, ...]] = []
+    hunks = seconds = 0.0
     with tempfile.TemporaryDirectory(prefix="lfcode-bench-") as tmpname:
         tmp = Path(tmpname)
-        source, hunks, calls, seconds = throughput(backend, args.history_hunks, tmp)
-        numbers["throughput"] = {"source": source, "hunks": hunks, "model_calls": calls,
-                                 "seconds": round(seconds, 2)}
-        rows.append(("hunks per second", f"{hunks / seconds:.3f}" if seconds else "n/a",
-                     f"{hunks} hunks ({calls} model calls after splitting), {source}, {seconds:.1f} s"))
-        for group, kinds, make in (("recall", BUGS, mutate), ("false positives", SAFE, None)):
-            total = flagged = errors = parroted = 0
+        totals = {"recall": 0, "false positives": 0}
+        for group, kinds in (("recall", BUGS), ("false positives", SAFE)):
             for kind in kinds:
                 pool = asynchronous if kind == "missing_await" else plain
                 order = rng.sample(range(len(pool)), len(pool))
-                found = hit = 0
+                done = hit = 0
                 for i in order:
-                    if found >= args.cases:
+                    if done >= args.cases:
                         break
-                    src = pool[i]
-                    changed = make(src, kind, rng) if make else preserve(src, kind)
-                    if changed is None:
-                        continue
-                    after = changed[0] if make else changed
-                    n, err, copies, secs = review_change(src, after, backend, tmp / "case")
-                    print(f"{group} {kind} #{found + 1}: {n} finding(s), {copies} parroted, "
-                          f"{secs:.1f} s", file=sys.stderr)
-                    parroted += copies > 0
-                    found += 1
-                    hit += n > 0
-                    errors += err > 0
-                rows.append((f"{group}: {kind}", f"{hit}/{found}", ""))
-                numbers.setdefault(group, {})[kind] = [hit, found]
-                total += found
-                flagged += hit
-            rate = flagged / total if total else 0.0
-            extra = f"{errors}/{total} with an error finding (would block a push); " if not make else ""
-            extra += f"{parroted}/{total} answers only repeated the prompt's examples (dropped)"
-            numbers.setdefault(group, {})["parroted"] = parroted
-            rows.append((f"**{group}**", f"{rate:.0%} ({flagged}/{total})", extra))
-    print(f"lfcode review benchmark, model {numbers['model']}, backend {args.backend}\n")
-    print("| measure | value | notes |\n|---|---|---|")
-    for measure, value, note in rows:
-        print(f"| {measure} | {value} | {note} |")
+                    module, src, qualname = pool[i]
+                    fn = find(ast.parse(src), qualname)
+                    if group == "recall":
+                        changed = mutate(src, fn, kind, rng)
+                        if changed is None:
+                            continue
+                        after, line = changed
+                    else:
+                        after, line = preserve(src, fn, kind), None
+                        if after is None:
+                            continue
+                    result, secs = review_case(module, src, after, backend, tmp / "case", analyzers)
+                    hunks += result.hunks_reviewed
+                    seconds += secs
+                    found = serious(result)
+                    for name in [*shown, "all"]:
+                        mine = [f for f in found if name == "all" or by(f, name)]
+                        if group == "recall":
+                            near = [f for f in mine if abs(f.line - line) <= 2]
+                            tally[name]["found"] += bool(near)
+                            tally[name]["findings"] += len(mine)
+                            tally[name]["near"] += len(near)
+                        else:
+                            tally[name]["fp"] += bool(mine)
+                    ok = any(abs(f.line - line) <= 2 for f in found) if group == "recall" else not found
+                    hit += ok if group == "recall" else not ok
+                    done += 1
+                    print(f"{group} {kind} #{done} {module}.{qualname}: {len(found)} finding(s) "
+                          f"[{', '.join(sorted({f.rule for f in found}))}], {secs:.1f} s", file=sys.stderr)
+                rows.append((f"{group}: {kind}", f"{hit}/{done}"))
+                numbers.setdefault(group, {})[kind] = [hit, done]
+                totals[group] += done
+        secrets = secret_cases(tmp) if analyzers is None or "secrets" in analyzers else []
+    print(f"lfcode review benchmark, model {numbers['model']}, backend {args.backend}, {args.cases} cases per kind, seed {args.seed}\n")
+    print("| analyzer | seeded-bug recall | precision (within 2 lines) | false positives on behaviour-preserving changes |")
+    print("|---|---|---|---|")
+    bugs, safe = totals["recall"], totals["false positives"]
+    for name in [*shown, "all"]:
+        t = tally[name]
+        precision = f"{t['near'] / t['findings']:.0%} ({t['near']}/{t['findings']})" if t["findings"] else "n/a (no findings)"
+        label = "**all (lfcode review)**" if name == "all" else name
+        print(f"| {label} | {t['found'] / max(bugs, 1):.0%} ({t['found']}/{bugs}) | {precision} | {t['fp'] / max(safe, 1):.0%} ({t['fp']}/{safe}) |")
+        numbers.setdefault("analyzers_table", {})[name] = t
+    print("\n| case kind | cases with a warning/error finding within 2 lines (bugs) / with none (preserving) |\n|---|---|")
+    for measure, value in rows:
+        print(f"| {measure} | {value} |")
+    per_hunk = seconds / hunks if hunks else 0.0
+    print(f"\nseconds per hunk: {per_hunk:.2f} ({hunks:.0f} hunks, {seconds:.0f} s)")
+    numbers["seconds_per_hunk"] = round(per_hunk, 2)
+    if secrets:
+        print("\n| planted secret | caught | masked (text, json, sarif) | push blocked by the hook |\n|---|---|---|---|")
+        for kind, caught, masked, blocked in secrets:
+            print(f"| {kind} | {'yes' if caught else 'no'} | {'yes' if masked else 'no'} | {'yes' if blocked else 'no'} |")
+        numbers["secrets"] = secrets
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=2))
 

@@ -285,27 +285,34 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None, model_te
 @click.option("--staged", is_flag=True, help="Review only what is staged (index vs HEAD).")
 @click.option("--range", "revision_range", metavar="A..B", help="Review a range: A..B, A...B (from the merge-base) or A (A..HEAD).")
 @click.option("--base", metavar="BRANCH", help="Review everything since the merge-base with BRANCH, plus local changes.")
+@click.option("--analyzers", metavar="IDS", help="Comma-separated analyzers to run: secrets, ruff, behaviour, coroutines, rules, model (default: all, or the review_analyzers setting).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
 @click.option("--model", help='GGUF path or "embedded" (overrides settings).')
-@click.option("--install-hook", is_flag=True, help="Install a git pre-push hook running `lfcode review --fail-on error`.")
+@click.option("--install-hook", is_flag=True, help="Install a git pre-push hook running `lfcode review --fail-on error` on what is pushed.")
 @click.option("--uninstall-hook", is_flag=True, help="Remove the lfcode pre-push hook (restoring a chained one).")
 @click.option("--force", is_flag=True, help="With --install-hook: overwrite what stands in the way.")
+@click.option("--pre-push", "pre_push", metavar="REMOTE", hidden=True,
+              help="Review the refs git's pre-push hook passes on stdin (used by the installed hook).")
 def review(
-    paths: tuple[Path, ...], staged: bool, revision_range: str | None, base: str | None, fmt: str,
-    fail_on: str, model: str | None, install_hook: bool, uninstall_hook: bool, force: bool,
+    paths: tuple[Path, ...], staged: bool, revision_range: str | None, base: str | None, analyzers: str | None, fmt: str,
+    fail_on: str, model: str | None, install_hook: bool, uninstall_hook: bool, force: bool, pre_push: str | None,
 ) -> None:
-    """Review the diff a push would send (or --staged / --range / --base) with the local model.
+    """Review the diff a push would send (or --staged / --range / --base): secrets, tree-sitter
+    rules, ruff, a behaviour diff run in the sandbox, and the local model.
 
     Never changes the repository. Exit codes: 0 clean, 1 findings at or above --fail-on,
-    2 usage, git or model error. The review fails closed: when the model is unavailable or no
-    hunk got a readable answer it exits 2, so a pre-push hook blocks, unless --fail-on never.
+    2 usage, git or review error. The review fails closed: when the secrets check cannot run or
+    no analyzer could review the changes it exits 2, so a pre-push hook blocks, unless
+    --fail-on never. One other analyzer failing (no model, no sandbox) is a note.
     """
     from lfcode.backends import make_backend
+    from lfcode.backends.base import UnavailableBackend
     from lfcode.review import hook as hooks
     from lfcode.review import service
-    from lfcode.review.model import ReviewIncomplete, ReviewOptions
+    from lfcode.review.analyzers.base import ReviewIncomplete
+    from lfcode.review.result import ReviewOptions
     from lfcode.review.report_text import is_tty, progress
 
     here = Path.cwd()
@@ -316,15 +323,26 @@ def review(
             click.echo(clean(hooks.install_hook(here, force=force) if install_hook else hooks.uninstall_hook(here), newlines=True))
             return
         root = service.repository_root(here)
-        if sum(bool(x) for x in (staged, revision_range, base)) > 1:
+        if sum(bool(x) for x in (staged, revision_range, base, pre_push)) > 1:
             fail("use only one of --staged, --range and --base")
-        options = ReviewOptions(staged=staged, range=revision_range, base=base, paths=[str((here / p).resolve()) for p in paths])
+        ranges = [revision_range] if pre_push is None else hooks.pushed_ranges(root, sys.stdin.read(), pre_push or None)
+        if not ranges:
+            note("lfcode: the push sends no new commits; nothing to review")
+            sys.exit(0)
         settings = _settings_for(root / "lfcode.toml", model)
+        chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else settings.review_analyzers
         _warn_remote(settings)
-        backend = make_backend(settings)
-        with progress(sys.stderr) as update:
-            result = service.review_changes(root, options, backend, update)
-    except (ReviewIncomplete, BackendError) as exc:
+        try:
+            backend = make_backend(settings) if chosen is None or "model" in chosen or "behaviour" in chosen else UnavailableBackend("not needed")
+        except BackendError as exc:
+            backend = UnavailableBackend(f"no model: {exc}")
+        results = []
+        for one in ranges:
+            options = ReviewOptions(staged=staged, range=one, base=base, paths=[str((here / p).resolve()) for p in paths])
+            with progress(sys.stderr) as update:
+                results.append(service.review_changes(root, options, backend, update, analyzers=chosen, sandbox=settings.sandbox))
+        result = service.combine(results)
+    except ReviewIncomplete as exc:
         if fail_on == "never":
             note(f"lfcode: nothing was reviewed ({exc}); --fail-on never lets this pass")
             sys.exit(0)

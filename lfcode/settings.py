@@ -40,7 +40,7 @@ ENV_PREFIX = "LFCODE_"
 #: Keys a repository's own files may not set: they choose where code is sent, what is loaded,
 #: executed or written. Honoured from the user's config, ``LFCODE_*`` and the editor only.
 MACHINE_KEYS = frozenset(
-    {"backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record"}
+    {"backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record", "review_analyzers"}
 )
 
 
@@ -77,6 +77,9 @@ class Settings(BaseModel):
     sandbox: Literal["required", "off"] = Field(
         "required", description='"off" runs generated tests without OS isolation (not recommended)'
     )
+    review_analyzers: list[str] | None = Field(
+        None, description="the analyzers `lfcode review` runs (ids: secrets, ruff, behaviour, coroutines, rules, model); None = all"
+    )
     fake_script: str | None = Field(None, description="JSON script for the fake backend (tests)")
     fake_record: str | None = Field(None, description="JSON-lines file the fake backend appends to (tests)")
 
@@ -84,6 +87,12 @@ class Settings(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("review_analyzers", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """``"secrets,ruff"`` (an environment variable) as ``["secrets", "ruff"]``."""
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     def resolved_threads(self) -> int:
         """``n_threads``, or the number of physical CPU cores this process may use when it is
@@ -161,7 +170,7 @@ def env_config(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-_NULLABLE = {"n_threads", "debounce_ms", "fim_template", "fake_script", "fake_record"}
+_NULLABLE = {"n_threads", "debounce_ms", "fim_template", "fake_script", "fake_record", "review_analyzers"}
 
 
 class SettingsLayers:

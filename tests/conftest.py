@@ -26,10 +26,16 @@ def server_command(*extra: str) -> list[str]:
     return [sys.executable, "-m", "lfcode", "serve", *extra]
 
 
-def write_fake_script(path: Path, responses: list[str], *, delay_ms: float = 0, default: str = "") -> Path:
+def write_fake_script(
+    path: Path, responses: list[str], *, delay_ms: float = 0, default: str = "", probability: float | None = None
+) -> Path:
     """Write a fake-backend script. Generations are recorded in :func:`record_path` when the
-    server's environment sets ``LFCODE_FAKE_RECORD`` to it (``server_env`` does)."""
-    path.write_text(json.dumps({"responses": responses, "delay_ms": delay_ms, "default": default}))
+    server's environment sets ``LFCODE_FAKE_RECORD`` to it (``server_env`` does); ``probability``
+    is the token probability every piece of a text response reports (none when ``None``)."""
+    data: dict = {"responses": responses, "delay_ms": delay_ms, "default": default}
+    if probability is not None:
+        data["probability"] = probability
+    path.write_text(json.dumps(data))
     return path
 
 

@@ -8,7 +8,7 @@ that flag after every generated token.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +54,10 @@ class Capabilities(BaseModel):
     eos: tuple[str, ...] = Field(default_factory=tuple)
 
 
+#: ``on_token(text, probability)``, the receiver of :attr:`GenerationRequest.on_token`.
+TokenCallback = Callable[[str, float], None]
+
+
 class GenerationRequest(BaseModel):
     """One generation.
 
@@ -61,6 +65,18 @@ class GenerationRequest(BaseModel):
     output (not included); ``json_schema`` (a JSON Schema dict) constrains the output so that it
     always parses as an instance of it (llama.cpp turns it into a GBNF grammar); ``seed`` makes
     sampling repeatable.
+
+    ``on_token`` asks for the model's own token probabilities. A backend that has them calls
+    ``on_token(text, probability)`` once per generated token, in order, before that token's text
+    is yielded. ``text`` is the token's decoded text (``""`` for a token that ends inside a UTF-8
+    character: its bytes come out with the next one), so the texts put together spell the
+    generated text, possibly running on past a stop string (which is cut from what is yielded).
+    ``probability`` (0-1) is the probability the model gave that token at that step, normalised
+    over the tokens the step allowed: under ``json_schema``, the tokens the grammar accepts;
+    otherwise the whole vocabulary, before temperature and top-k/top-p (an HTTP backend passes
+    on the server's own ``exp(logprob)``). A backend that cannot tell (an HTTP server that returns no ``logprobs``, or llama.cpp sampling at a temperature
+    above 0 under a grammar) never calls it, and callers must read that as "unknown". The
+    callback is not part of a serialised request.
     """
 
     prompt: str
@@ -69,6 +85,7 @@ class GenerationRequest(BaseModel):
     stop: list[str] = Field(default_factory=list)
     json_schema: dict | None = None
     seed: int | None = None
+    on_token: TokenCallback | None = Field(default=None, exclude=True)
 
 
 class ChatMessage(BaseModel):
@@ -109,6 +126,32 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free the model."""
         ...
+
+
+class UnavailableBackend:
+    """A :class:`Backend` standing in for a model that could not be loaded: every method raises
+    :class:`BackendError` with the load failure's ``message``, so a feature that can work
+    without the model (review's deterministic analyzers) runs, and one that needs it says why
+    it cannot."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    @property
+    def capabilities(self) -> Capabilities:
+        raise BackendError(self.message)
+
+    def tokenize(self, text: str) -> list[int]:
+        raise BackendError(self.message)
+
+    def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
+        raise BackendError(self.message)
+
+    def chat(self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
+        raise BackendError(self.message)
+
+    def close(self) -> None:
+        """Nothing to free."""
 
 
 def count_tokens(backend: Backend, text: str) -> int:

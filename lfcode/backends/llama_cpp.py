@@ -103,6 +103,16 @@ def _free_sampler(llm: Any) -> None:
         llm._sampler = None
 
 
+def _softmax_at(llm: Any, llama_cpp: Any, token: int) -> float:
+    """The probability (0-1) of ``token`` in the softmax of the context's last logits (the
+    model's distribution over the whole vocabulary, before temperature and truncation)."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
+    shifted = np.exp(logits.astype(np.float64) - float(logits.max()))
+    return float(shifted[token] / shifted.sum())
+
+
 def _route_llama_logs(llama_cpp) -> None:
     """Send llama.cpp's log lines to :data:`llama_log` (DEBUG) instead of stderr; once."""
     global _log_callback
@@ -211,6 +221,11 @@ class LlamaCppBackend:
     def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         """Stream the continuation of ``request.prompt``; see :class:`~lfcode.backends.base.Backend`.
 
+        ``request.on_token`` gets every token's probability: greedy under ``json_schema``, among
+        the tokens the grammar accepts (:func:`lfcode.backends.grammar.decode_json`); without a
+        schema, over the whole vocabulary. Sampling under a schema at a temperature above 0
+        reports none.
+
         Raises:
             BackendError: the prompt does not fit the context window, or decoding failed.
         """
@@ -291,8 +306,11 @@ class LlamaCppBackend:
             emitted = 0
             stops = [s for s in request.stop if s]
             try:
-                for piece in self._token_bytes(tokens, request, max_tokens, cancel):
-                    text += decoder.decode(piece)
+                for piece, probability in self._token_bytes(tokens, request, max_tokens, cancel):
+                    chunk = decoder.decode(piece)
+                    if request.on_token is not None and probability is not None:
+                        request.on_token(chunk, probability)
+                    text += chunk
                     hit = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
                     if hit >= 0:
                         if hit > emitted:
@@ -312,17 +330,23 @@ class LlamaCppBackend:
 
     def _token_bytes(
         self, tokens: list[int], request: GenerationRequest, max_tokens: int, cancel: CancelToken
-    ) -> Iterator[bytes]:
-        """Each generated token's bytes; the cancel flag is checked after every token."""
+    ) -> Iterator[tuple[bytes, float | None]]:
+        """Each generated token's bytes and, when ``request.on_token`` asks for it, its
+        probability (see :class:`~lfcode.backends.base.GenerationRequest`; ``None`` when not
+        asked or not known); the cancel flag is checked after every token."""
         llm, llama_cpp = self._llm, self._llama_cpp
+        wanted = request.on_token is not None
         if request.json_schema is not None and request.temperature <= 0:
-            from lfcode.backends.grammar import decode_json
+            from lfcode.backends.grammar import PROBABILITY_TOP_K, TOP_K, decode_json
 
-            yield from decode_json(llm, tokens, request.json_schema, max_tokens, cancel)
+            normalise_over = PROBABILITY_TOP_K if wanted else TOP_K
+            yield from decode_json(llm, tokens, request.json_schema, max_tokens, cancel, normalise_over)
             return
         grammar = None
         if request.json_schema is not None:
-            grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=False)
+            from lfcode.backends.grammar import schema_grammar
+
+            grammar = llama_cpp.LlamaGrammar.from_string(schema_grammar(request.json_schema), verbose=False)
         if request.seed is not None:
             llm.set_seed(request.seed)
         greedy = request.temperature <= 0
@@ -340,7 +364,10 @@ class LlamaCppBackend:
             for count, token in enumerate(generator):
                 if cancel.is_set() or llama_cpp.llama_vocab_is_eog(vocab, token):
                     return
-                yield llm.detokenize([token], special=True)
+                # ``generate`` evaluates a token only after handing it out, so the context's
+                # last logits are still those the token was sampled from.
+                probability = _softmax_at(llm, llama_cpp, token) if wanted and grammar is None else None
+                yield llm.detokenize([token], special=True), probability
                 if count + 1 >= max_tokens or cancel.is_set():
                     return
         finally:

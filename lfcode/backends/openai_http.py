@@ -4,19 +4,23 @@ It talks only to loopback unless the user set ``allow_remote``. Completions use 
 ``POST /completions`` endpoint with ``stream: true`` (server-sent events, one JSON chunk per
 ``data:`` line, ended by ``data: [DONE]``), so FIM prompts pass through verbatim; the stream is
 closed as soon as the cancel flag is set.
+
+A request with ``on_token`` asks the server for ``logprobs`` and passes on each token's
+``exp(logprob)`` as its probability; a server that sends none leaves the probabilities unknown.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import threading
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import httpx
 
-from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest
+from lfcode.backends.base import BackendError, Capabilities, ChatMessage, GenerationRequest, TokenCallback
 from lfcode.errors import CancelToken
 
 #: Characters per token assumed when the server has no ``/tokenize`` endpoint.
@@ -36,6 +40,21 @@ def is_loopback(host: str) -> bool:
 def is_loopback_url(url: str) -> bool:
     """True when ``url``'s host is ``localhost`` or a loopback address."""
     return is_loopback(urlparse(url).hostname or "")
+
+
+def token_logprobs(choice: dict) -> list[tuple[str, float]]:
+    """``(token text, natural-log probability)`` pairs of one streamed choice: the chat shape
+    (``logprobs.content[].token/logprob``, also llama-server's for both endpoints) or the legacy
+    completions one (``logprobs.tokens`` with ``token_logprobs``); ``[]`` when there are none."""
+    logprobs = choice.get("logprobs")
+    if not isinstance(logprobs, dict):
+        return []
+    content = logprobs.get("content")
+    if isinstance(content, list):
+        pairs = [(c.get("token"), c.get("logprob")) for c in content if isinstance(c, dict)]
+    else:
+        pairs = list(zip(logprobs.get("tokens") or [], logprobs.get("token_logprobs") or []))
+    return [(t, float(lp)) for t, lp in pairs if isinstance(t, str) and isinstance(lp, (int, float))]
 
 
 class OpenAIBackend:
@@ -81,7 +100,7 @@ class OpenAIBackend:
             pass
         return list(range((len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN))
 
-    def _stream(self, path: str, body: dict, cancel: CancelToken, chat: bool) -> Iterator[str]:
+    def _stream(self, path: str, body: dict, cancel: CancelToken, chat: bool, on_token: TokenCallback | None = None) -> Iterator[str]:
         with self._lock:
             try:
                 with self._client.stream("POST", f"{self.base_url}{path}", json=body) as response:
@@ -97,6 +116,9 @@ class OpenAIBackend:
                             return
                         choice = json.loads(data)["choices"][0]
                         text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                        if on_token is not None:
+                            for piece, logprob in token_logprobs(choice):
+                                on_token(piece, min(1.0, math.exp(logprob)))
                         if text:
                             yield text
             except httpx.HTTPError as exc:
@@ -120,11 +142,16 @@ class OpenAIBackend:
         return body
 
     def complete(self, request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
-        return self._stream("/completions", {**self._body(request), "prompt": request.prompt}, cancel, chat=False)
+        body = {**self._body(request), "prompt": request.prompt}
+        if request.on_token is not None:
+            body["logprobs"] = 1  # the legacy endpoint's count of alternatives per token
+        return self._stream("/completions", body, cancel, chat=False, on_token=request.on_token)
 
     def chat(self, messages: list[ChatMessage], request: GenerationRequest, cancel: CancelToken) -> Iterator[str]:
         body = {**self._body(request), "messages": [m.model_dump() for m in messages]}
-        return self._stream("/chat/completions", body, cancel, chat=True)
+        if request.on_token is not None:
+            body["logprobs"] = True
+        return self._stream("/chat/completions", body, cancel, chat=True, on_token=request.on_token)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

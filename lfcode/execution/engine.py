@@ -51,7 +51,9 @@ class CallOutcome:
     ``ms`` the first evaluation's time; ``stable`` that a second evaluation gave the same
     ``repr`` or exception; ``constructor_error`` (``"Type: message"``) that building ``obj``
     failed, so the call was not tried; ``attributes`` (a value that is not a literal) its public
-    attributes whose ``repr`` is a literal, ``{name: repr}``.
+    attributes whose ``repr`` is a literal, ``{name: repr}``; with ``details``
+    (:func:`run_calls`), ``items`` is the ``repr`` of the list of a returned generator's first
+    items and ``state`` ``obj``'s public literal attributes after the call.
     """
 
     call: str
@@ -68,6 +70,8 @@ class CallOutcome:
     timed_out: bool
     constructor_error: str | None = None
     attributes: dict[str, str] | None = None
+    items: str | None = None
+    state: dict[str, str] | None = None
 
     @classmethod
     def from_record(cls, record: dict) -> CallOutcome:
@@ -84,6 +88,8 @@ class CallOutcome:
             ms=float(record.get("ms") or 0.0), stable=bool(record.get("stable")), timed_out=bool(record.get("timed_out")),
             constructor_error=record.get("constructor_error"),
             attributes={str(k): str(v) for k, v in record["attributes"].items()} if isinstance(record.get("attributes"), dict) else None,
+            items=record.get("items") if isinstance(record.get("items"), str) else None,
+            state={str(k): str(v) for k, v in record["state"].items()} if isinstance(record.get("state"), dict) else None,
         )
 
 
@@ -125,6 +131,7 @@ def run_calls(
     call_seconds: float = 2.0,
     timeout: float = 60.0,
     memory_bytes: int = 1 << 30,
+    details: bool = False,
     cancel: CancelToken | None = None,
 ) -> ExecutionReport:
     """Evaluate each of ``calls`` (Python expressions over the module's names, e.g.
@@ -135,6 +142,8 @@ def run_calls(
     defaults to the project's virtual-environment interpreter, else lfcode's. ``call_seconds``
     bounds each evaluation, ``timeout`` the whole run (s); ``memory_bytes`` is the address-space
     limit of the process. ``sandbox="off"`` runs without isolation (the machine-level opt-out).
+    ``details`` also records a returned generator's first items and ``obj``'s state after each
+    call (:class:`CallOutcome` ``items``/``state``).
 
     Raises:
         SandboxUnavailable: ``sandbox="required"`` and no OS sandbox works here (nothing ran).
@@ -170,7 +179,7 @@ def run_calls(
         paths = [str(work)] + ([str(work / "src")] if (work / "src").is_dir() else [])
         request = {
             "file": str(target), "module": module_name(root, file), "paths": paths, "fallback_paths": _coverage_paths(), "calls": list(calls),
-            "constructor": constructor, "call_seconds": call_seconds, "results": str(results),
+            "constructor": constructor, "call_seconds": call_seconds, "results": str(results), "details": details,
         }
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0"}
         limits = sandboxing.Limits(wall_seconds=timeout, cpu_seconds=int(timeout) + 1, memory_bytes=memory_bytes, output_bytes=OUTPUT_BYTES)
@@ -196,8 +205,13 @@ def run_calls(
 
 def run_calls_on_versions(root: Path, file: Path, calls: Sequence[str], versions: Sequence[str], **options) -> list[ExecutionReport]:
     """:func:`run_calls` once per text in ``versions`` of ``file`` (e.g. before and after a
-    change), with the same calls and options; one report per version, in order."""
-    return [run_calls(root, file, calls, source=text, **options) for text in versions]
+    change), with the same calls and options, the runs side by side (each is its own sandboxed
+    process); one report per version, in order. Raises what :func:`run_calls` raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(versions), os.cpu_count() or 1))) as pool:
+        runs = [pool.submit(run_calls, root, file, calls, source=text, **options) for text in versions]
+        return [run.result() for run in runs]
 
 
 def _coverage_paths() -> list[str]:

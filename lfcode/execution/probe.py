@@ -11,9 +11,12 @@ instance built by it (``obj.method(1)``). Results (JSON lines appended to ``resu
 event, flushed at once so that a crash keeps what was done): ``{"import_error": "Type:
 message"}`` or ``{"imported": true}``, then per call ``{"call", "repr", "type", "literal",
 "exception": {"type", "message"} | null, "stdout", "lines", "arcs", "ms", "stable",
-"timed_out", "constructor_error"?, "attributes"?}`` (``attributes``: for a value that is not a
+"timed_out", "constructor_error"?, "attributes"?, "items"?, "state"?}`` (``attributes``: for a value that is not a
 literal, its public attributes whose ``repr`` is one, ``{name: repr}``) (``constructor_error`` when building ``obj`` failed: the call
-itself was not tried). ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
+itself was not tried). With ``"details": true`` in the request, a generator a call returns is run
+for its first ``ITEMS`` items (``items``: their list's ``repr``; an exception while it runs is the
+call's), and with a ``constructor``, ``state`` is ``obj``'s public literal attributes after the
+call (a method that changes its object and returns ``None`` still shows what it did). ``literal``: ``ast.literal_eval(repr) == value``; ``lines``/``arcs``: executed
 lines and branch arcs of ``file`` during the call (coverage.py, ``null`` without it); ``stable``:
 a second evaluation in a fresh namespace gave the same ``repr`` (for a value that is not a literal:
 the same type and attributes) or exception.
@@ -23,7 +26,9 @@ import ast
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import io
+import itertools
 import json
 import os
 import signal
@@ -34,6 +39,7 @@ REPR_CHARS = 2000
 STDOUT_CHARS = 4000
 MESSAGE_CHARS = 500
 ATTRIBUTES = 8
+ITEMS = 50
 
 
 class CallTimeout(BaseException):
@@ -93,6 +99,8 @@ def _evaluate(module, request, call, coverage_module):
                 cov.start()
             try:
                 value = eval(code, namespace)
+                if request.get("details") and inspect.isgenerator(value):
+                    outcome["items"] = repr(list(itertools.islice(value, ITEMS)))[:REPR_CHARS]
             finally:
                 if cov is not None:
                     cov.stop()
@@ -111,6 +119,8 @@ def _evaluate(module, request, call, coverage_module):
         outcome["literal"] = _literal(text, value)
         if not outcome["literal"]:
             outcome["attributes"] = _attributes(value)
+        if request.get("details") and "obj" in namespace:
+            outcome["state"] = _attributes(namespace["obj"], ATTRIBUTES * 2)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     outcome["ms"] = round((time.perf_counter() - began) * 1000, 3)
@@ -123,6 +133,7 @@ def _evaluate(module, request, call, coverage_module):
     # A value that is not a literal is compared by its type and public attributes: its repr may
     # hold an address that differs between two runs.
     shown = outcome["repr"] if outcome["literal"] or outcome["repr"] is None else [outcome["type"], outcome.get("attributes")]
+    shown = [shown, outcome.get("items"), outcome.get("state")]
     key = (json.dumps(shown, sort_keys=True), json.dumps(outcome["exception"], sort_keys=True))
     return outcome, key
 
@@ -135,16 +146,16 @@ def _literal(text, value):
         return False
 
 
-def _attributes(value):
+def _attributes(value, limit=ATTRIBUTES):
     """The public instance attributes of ``value`` whose repr is a literal (at most
-    ATTRIBUTES), as ``{name: repr}``."""
+    ``limit``), as ``{name: repr}``."""
     try:
         items = sorted(vars(value).items())
     except BaseException:  # noqa: BLE001 - no __dict__ (slots, builtins)
         return {}
     found = {}
     for name, item in items:
-        if name.startswith("_") or len(found) >= ATTRIBUTES:
+        if name.startswith("_") or len(found) >= limit:
             continue
         try:
             text = repr(item)

@@ -44,17 +44,25 @@ _SEVERITY = {
 }
 
 
-def diagnostic(finding: Finding) -> types.Diagnostic:
-    """A finding as an LSP diagnostic (0-based lines; the whole of each line)."""
+def diagnostic(finding: Finding, uri: str = "") -> types.Diagnostic:
+    """A finding as an LSP diagnostic (0-based lines; the whole of each line); its evidence is a
+    ``relatedInformation`` entry (LSP 3.18 ``DiagnosticRelatedInformation``) at the evidence's
+    line of ``uri``, or the finding's own line."""
     start = max(finding.line - 1, 0)
     end = max((finding.end_line or finding.line) - 1, start)
     message = finding.message + (f"\nSuggestion: {finding.suggestion}" if finding.suggestion else "")
+    related = None
+    if finding.evidence is not None and uri:
+        at = max((finding.evidence.line or finding.line) - 1, 0)
+        where = types.Location(uri=uri, range=types.Range(start=types.Position(line=at, character=0), end=types.Position(line=at + 1, character=0)))
+        related = [types.DiagnosticRelatedInformation(location=where, message=f"evidence: {finding.evidence.text}")]
     return types.Diagnostic(
         range=types.Range(start=types.Position(line=start, character=0), end=types.Position(line=end + 1, character=0)),
         severity=_SEVERITY.get(finding.severity, types.DiagnosticSeverity.Information),
         source="lfcode",
-        code=f"lfcode/{finding.category}",
+        code=finding.rule,
         message=message,
+        related_information=related,
     )
 
 
@@ -76,7 +84,7 @@ def publish(ls: LfcodeServer, result: ReviewResult, published: set[str]) -> set[
         by_uri.setdefault(from_fs_path(str(root / path)) or "", [])
     for finding in result.findings:
         uri = from_fs_path(str(root / finding.path)) or ""
-        by_uri.setdefault(uri, []).append(diagnostic(finding))
+        by_uri.setdefault(uri, []).append(diagnostic(finding, uri))
     for uri in published - set(by_uri):
         by_uri[uri] = []
     for uri, diagnostics in by_uri.items():
@@ -104,7 +112,8 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
             job.report_threadsafe(f"{done}/{total} hunks")
 
         result = await job.run(
-            ls.session.run_blocking(service.review_changes, folder, ReviewOptions(), backend, progress, job.cancel), REVIEW_TIMEOUT_S
+            ls.session.run_blocking(service.review_changes, folder, ReviewOptions(), backend, progress, job.cancel,
+                                    ls.settings.review_analyzers, ls.settings.sandbox), REVIEW_TIMEOUT_S
         )
         count = len(result.findings)
         job.end_message = f"{count} finding{'s' if count != 1 else ''}"

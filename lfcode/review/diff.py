@@ -10,7 +10,8 @@ What is compared (``DiffSpec``):
   set ``include_untracked=False`` to leave them out.
 * ``staged=True``: the index against ``HEAD`` (against the empty tree before the first commit).
 * ``range="A..B"``: commit ``A`` against commit ``B``; ``"A...B"``: ``merge-base(A, B)`` against
-  ``B``; an empty side means ``HEAD``; a single revision ``"A"`` means ``A..HEAD``.
+  ``B``; an empty side means ``HEAD``; a single revision ``"A"`` means ``A..HEAD``; ``A`` may be
+  the empty tree's id (:data:`EMPTY_TREE`), for a history reviewed from its first commit.
 * ``base="BRANCH"``: like the default with ``BRANCH`` in place of the upstream.
 
 Reading is strictly read-only: every git call runs with ``GIT_OPTIONAL_LOCKS=0`` (so ``git diff``
@@ -32,8 +33,8 @@ from pydantic import BaseModel, Field
 from lfcode.errors import LfcodeError
 from lfcode.review.hunks import Hunk, parse_hunks
 
-__all__ = ["DEFAULT_EXCLUDES", "DiffResult", "DiffSpec", "FileDiff", "Hunk", "ReviewError",
-           "collect_diff", "is_excluded", "open_repo", "parse_hunks", "read_new_source"]
+__all__ = ["DEFAULT_EXCLUDES", "EMPTY_TREE", "DiffResult", "DiffSpec", "FileDiff", "Hunk", "ReviewError",
+           "collect_diff", "is_excluded", "open_repo", "parse_hunks"]
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _SUBMODULE_MODE = 0o160000
@@ -100,13 +101,15 @@ class DiffResult(BaseModel):
     """Everything :func:`collect_diff` found.
 
     ``root`` is the absolute working-tree path; ``target`` names where the new side of the diff
-    lives: ``"worktree"``, ``"index"`` or a 40-hex commit id (used by :func:`read_new_source`);
+    lives: ``"worktree"``, ``"index"`` or a 40-hex commit id; ``base`` the 40-hex commit of the
+    old side (``None``: the empty tree); both are read by :mod:`lfcode.review.sources`.
     ``description`` is a one-line human summary of what was compared.
     """
 
     root: str
     target: str
     description: str
+    base: str | None = None
     files: list[FileDiff] = Field(default_factory=list)
 
     @property
@@ -205,7 +208,9 @@ def _resolve(repo: git.Repo, spec: DiffSpec) -> tuple[object, object, str, bool]
     if spec.range:
         sym = "..." if "..." in spec.range else ".."
         left, _, right = spec.range.partition(sym) if sym in spec.range else (spec.range, "", "")
-        a, b = _rev(repo, left or "HEAD"), _rev(repo, right or "HEAD")
+        # The empty tree as the old side: a push of a history with no commit on the remote.
+        a = empty if left == EMPTY_TREE and sym == ".." else _rev(repo, left or "HEAD")
+        b = _rev(repo, right or "HEAD")
         if sym == "...":
             base = _merge_base(repo, a, b)
             if base is None:
@@ -383,29 +388,8 @@ def collect_diff(repo_path: str | os.PathLike[str], spec: DiffSpec | None = None
             raise ReviewError(f"git failed: {exc.stderr.strip() or exc}") from exc
         target = "worktree" if new is None else "index" if new is git.Diffable.INDEX else new.hexsha
         files.sort(key=lambda f: f.path)
-        return DiffResult(root=str(repo.working_tree_dir), target=target,
+        base = getattr(old, "hexsha", None) if isinstance(old, git.Commit) else None
+        return DiffResult(root=str(repo.working_tree_dir), target=target, base=base,
                           description=description, files=files)
     finally:
         repo.close()
-
-
-def read_new_source(result: DiffResult, path: str) -> str | None:
-    """The new-side text of ``path`` (working tree, index or commit), or ``None`` if unreadable.
-
-    Bytes are decoded as UTF-8 with replacement characters; nothing is written anywhere.
-    """
-    try:
-        if result.target == "worktree":
-            data = (Path(result.root) / path).read_bytes()
-        else:
-            repo = open_repo(result.root)
-            try:
-                rev = f":{path}" if result.target == "index" else f"{result.target}:{path}"
-                # cat-file: the stored bytes, with no textconv or filter program run.
-                data = repo.git.cat_file("blob", rev, stdout_as_string=False,
-                                         strip_newline_in_stdout=False)
-            finally:
-                repo.close()
-    except (OSError, git.GitCommandError, ReviewError):
-        return None
-    return data.decode("utf-8", errors="replace")

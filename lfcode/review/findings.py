@@ -22,6 +22,7 @@ from lfcode.terminal import clean
 __all__ = [
     "CATEGORIES",
     "FINDINGS_SCHEMA",
+    "Evidence",
     "MAX_FINDINGS",
     "Category",
     "FailOn",
@@ -31,7 +32,9 @@ __all__ = [
     "clamp_to_hunk",
     "drop_parroted",
     "exit_code",
+    "mask_secret",
     "merge_duplicates",
+    "on_added_lines",
     "parse_model_output",
     "severity_rank",
     "sort_findings",
@@ -44,10 +47,15 @@ SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 CATEGORIES: tuple[str, ...] = ("bug", "security", "performance", "style", "test")
 MAX_FINDINGS = 4
 MAX_MESSAGE = 300
+#: Longest ``quote`` the model may write, characters (a span of one line, not the whole line).
+MAX_QUOTE = 80
 _RANK = {"info": 1, "warning": 2, "error": 3}
 
 #: JSON Schema (draft 2020-12 subset understood by llama.cpp's schema-to-grammar converter) for
-#: one hunk's answer: ``[{"line": 12, "severity": "error", "category": "bug", "message": "..."}]``.
+#: one hunk's answer: ``[{"line": 12, "quote": "x / (n - 1)", "severity": "error", "category":
+#: "bug", "message": "..."}]``. ``quote`` is the evidence: a span copied from line ``line``, which
+#: :mod:`lfcode.review.grounding` checks; it comes right after ``line`` so that the model copies
+#: it from the line it just cited (the grammar keeps the properties in this order).
 FINDINGS_SCHEMA: dict = {
     "type": "array",
     "maxItems": MAX_FINDINGS,
@@ -55,11 +63,12 @@ FINDINGS_SCHEMA: dict = {
         "type": "object",
         "properties": {
             "line": {"type": "integer", "minimum": 1},
+            "quote": {"type": "string", "minLength": 1, "maxLength": MAX_QUOTE},
             "severity": {"enum": list(SEVERITIES)},
             "category": {"enum": list(CATEGORIES)},
             "message": {"type": "string", "minLength": 1, "maxLength": 160},
         },
-        "required": ["line", "severity", "category", "message"],
+        "required": ["line", "quote", "severity", "category", "message"],
         "additionalProperties": False,
     },
 }
@@ -70,12 +79,47 @@ def _clean(text: str) -> str:
     return clean(text, newlines=True).strip()
 
 
+class Evidence(BaseModel):
+    """Why a finding is believed: what a reader can check without trusting the analyzer.
+
+    ``kind`` is ``quote`` (``quote`` is a span of the new line, verbatim), ``tool`` (``tool`` and
+    ``rule`` name a deterministic checker's rule, e.g. ``ruff`` ``F821``) or ``run`` (``call`` was
+    run against the old and the new version in the sandbox; ``before``/``after`` are what it
+    returned or raised). ``text`` is the one-line human form shown in reports; ``line`` is the
+    1-based new-file line the evidence is on (an editor's ``relatedInformation``), when known.
+    Every text is cleaned for terminals and cut to 300 characters.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["quote", "tool", "run"]
+    text: str
+    quote: str | None = None
+    tool: str | None = None
+    rule: str | None = None
+    call: str | None = None
+    before: str | None = None
+    after: str | None = None
+    line: int | None = Field(default=None, ge=1)
+
+    @field_validator("text", "quote", "call", "before", "after", mode="before")
+    @classmethod
+    def _texts(cls, value: object) -> object:
+        return _clean(value)[:MAX_MESSAGE] if isinstance(value, str) else value
+
+
 class Finding(BaseModel):
     """One problem found in a change.
 
     ``path`` is repo-relative with forward slashes; ``line``/``end_line`` are 1-based new-file
     lines (``end_line`` defaults to ``line`` and is never before it); ``message`` and
     ``suggestion`` are plain text (control characters removed, ``message`` cut to 300 chars).
+    ``analyzer`` is the id of the analyzer that reported it and ``rule`` its rule id
+    (``"<analyzer>/<name>"``, e.g. ``ruff/F821``; ``<analyzer>/<category>`` when not given), the
+    SARIF ``ruleId``. ``evidence`` says why (:class:`Evidence`); ``confidence`` (0-1) is the
+    model's own probability for its finding; ``corroborated_by`` lists other analyzers that
+    reported the same place. ``needs_corroboration`` marks a finding whose severity holds only if
+    another analyzer reports the same line (otherwise the review lowers it to ``info``).
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -87,6 +131,12 @@ class Finding(BaseModel):
     category: Category = "bug"
     message: str = Field(min_length=1)
     suggestion: str | None = None
+    analyzer: str = "model"
+    rule: str = ""
+    evidence: Evidence | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    corroborated_by: list[str] = Field(default_factory=list)
+    needs_corroboration: bool = Field(default=False, exclude=True)
 
     @field_validator("severity", "category", mode="before")
     @classmethod
@@ -109,6 +159,8 @@ class Finding(BaseModel):
     def _end(self) -> Finding:
         if self.end_line is None or self.end_line < self.line:
             self.end_line = self.line
+        if not self.rule:
+            self.rule = f"{self.analyzer}/{self.category}"
         return self
 
 
@@ -229,8 +281,10 @@ def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
 
     Two findings are duplicates when they share ``path`` and either the same ``line`` and
     ``category``, or the same normalised message (case, punctuation and spacing ignored) on
-    overlapping or adjacent line ranges. The merged finding keeps the most severe severity, the
-    longer message, the first suggestion and the union of the line ranges. Order is by
+    overlapping or adjacent line ranges. The merged finding is the most severe one (a
+    deterministic analyzer's before the model's at equal severity), with the union of the line
+    ranges, the first suggestion, the other's evidence when it had none, the longer message when
+    it has no evidence of its own, and the other analyzer in ``corroborated_by``. Order is by
     :func:`sort_findings`.
     """
     merged: list[Finding] = []
@@ -241,17 +295,42 @@ def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
             same_spot = m.line == f.line and m.category == f.category
             near = f.line <= (m.end_line or m.line) + 1 and m.line <= (f.end_line or f.line) + 1
             if same_spot or (near and _norm(m.message) == _norm(f.message)):
-                worse = m if severity_rank(m.severity) >= severity_rank(f.severity) else f
+                worse, other = (m, f) if _weight(m) >= _weight(f) else (f, m)
+                corroborated = list(dict.fromkeys([*worse.corroborated_by, *other.corroborated_by,
+                                                   *([other.analyzer] if other.analyzer != worse.analyzer else [])]))
                 merged[i] = worse.model_copy(update={
                     "line": min(m.line, f.line),
                     "end_line": max(m.end_line or m.line, f.end_line or f.line),
-                    "message": max(m.message, f.message, key=len),
+                    "message": worse.message if worse.evidence else max(m.message, f.message, key=len),
                     "suggestion": m.suggestion or f.suggestion,
+                    "evidence": worse.evidence or other.evidence,
+                    "corroborated_by": corroborated,
                 })
                 break
         else:
             merged.append(f)
     return sort_findings(merged)
+
+
+def _weight(finding: Finding) -> tuple[int, int]:
+    return severity_rank(finding.severity), finding.analyzer != "model"
+
+
+def on_added_lines(findings: Iterable[Finding], hunks: Iterable[Hunk]) -> list[Finding]:
+    """The findings whose ``line`` is an added (``+``) line of one of ``hunks`` of their path
+    (reviewdog's ``added`` filter): a deterministic analyzer reports on the whole new file, and a
+    push is judged only on what it adds."""
+    added: dict[str, set[int]] = {}
+    for hunk in hunks:
+        added.setdefault(hunk.path, set()).update(hunk.added_lines)
+    return [f for f in findings if f.line in added.get(f.path, ())]
+
+
+def mask_secret(secret: str) -> str:
+    """``secret``'s first 4 characters (none when it is shorter than 12) followed by 8 ``*``:
+    ``"AKIA********"``. The secret cannot be recovered from it, and its length is not shown."""
+    keep = 4 if len(secret) >= 12 else 0
+    return secret[:keep] + "*" * 8
 
 
 def drop_parroted(

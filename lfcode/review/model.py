@@ -1,12 +1,15 @@
-"""Review a git diff hunk by hunk with a local model.
+"""Review a git diff hunk by hunk with a local model: the ``model`` analyzer.
 
-For each hunk a completion-style prompt is built from ``prompts/review.txt`` (``string.Template``
-placeholders ``$path``, ``$context``, ``$hunk``; it ends where the JSON answer begins, because
-the embedded model is a base model without a chat template). The model answers under the JSON
-schema :data:`~lfcode.review.findings.FINDINGS_SCHEMA` (a llama.cpp grammar, so the answer always
-parses); answers that still fail to validate count as no findings plus a note. Findings that
-copy a few-shot example's message are dropped (small models parrot them), the rest are kept only
-on the hunk's changed lines, then merged.
+For each hunk the model gets a prompt (:mod:`lfcode.review.model_prompt`: a completion prompt
+for a base model such as the embedded Gemma 3 270M, chat messages for a model with a chat
+template) and answers under the JSON schema :data:`~lfcode.review.findings.FINDINGS_SCHEMA` (a
+llama.cpp grammar, so the answer always parses); answers that still fail to validate count as
+no findings plus a note. A finding is kept only when it shows evidence: a ``quote`` found on an
+added line of the hunk (:func:`lfcode.review.grounding.ground`). Its confidence comes from the
+model's own token probabilities; a ``warning`` or ``error`` the probabilities do not support
+(or that a backend without probabilities reported) is marked ``needs_corroboration``, and the
+review lowers it to ``info`` unless another analyzer reports the same line. Findings that copy
+an example's message from the prompt are dropped too (small models parrot them).
 
 The diff is data: nothing in it is executed and the repository is only read (see
 :mod:`lfcode.review.diff`). Pure and synchronous; a caller may run it in a worker thread and stop it
@@ -15,37 +18,35 @@ with ``cancel`` (it then raises :class:`~lfcode.errors.Cancelled`, like every ot
 
 from __future__ import annotations
 
-import json
-import re
-import string
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from lfcode import templates
-from lfcode.backends.base import Backend, GenerationRequest, count_tokens
-from lfcode.context.budget import first_within
+from lfcode.backends.base import Backend, GenerationRequest
 from lfcode.errors import CancelToken, raise_if_cancelled
-from lfcode.review.analyzers.base import Analysis, DiffContext, Rule, run_analyzers
-from lfcode.review.diff import DiffResult, ReviewError, read_new_source
-from lfcode.review.findings import (
-    CATEGORIES,
-    FINDINGS_SCHEMA,
-    clamp_to_hunk,
-    drop_parroted,
-    parse_model_output,
-)
-from lfcode.review.hunks import Hunk, split_hunk
-from lfcode.review.context import (
-    HunkContext,
-    ParsedSource,
-    context_for_hunk,
-    language_for,
-    parse_source,
+from lfcode.review.analyzers.base import Analysis, DiffContext, ReviewIncomplete, Rule, run_analyzers
+from lfcode.review.context import HunkContext, ParsedSource, context_for_hunk, language_for, parse_source
+from lfcode.review.diff import DiffResult, ReviewError
+from lfcode.review.findings import CATEGORIES, FINDINGS_SCHEMA, Finding, drop_parroted
+from lfcode.review.grounding import CONFIDENCE_THRESHOLD, Candidate, ground, read_answer
+from lfcode.review.hunks import Hunk
+from lfcode.review.model_prompt import (
+    COMPLETION_TEMPLATE,
+    CHAT_TEMPLATE,
+    ReviewPrompt,
+    build_prompt,
+    check_fits,
+    example_messages,
+    load_template,
+    plan,
+    prompt_for,
+    render_hunk,
 )
 from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
+from lfcode.review.sources import read_new_source
 
 __all__ = [
     "ModelAnalyzer",
+    "PieceReview",
     "ProgressCallback",
     "ReviewError",
     "ReviewIncomplete",
@@ -56,127 +57,76 @@ __all__ = [
     "load_template",
     "render_hunk",
     "review",
+    "review_piece",
 ]
 
-_PLACEHOLDERS = {"path", "context", "hunk"}
-_MAX_LINE_CHARS = 400
 _STOP = ["\n### "]
-_EXAMPLE_MESSAGE = re.compile(r'"message":\s*("(?:[^"\\]|\\.)*")')
 
 
-class ReviewIncomplete(ReviewError):
-    """The diff has hunks but the model gave no readable answer for any of them: nothing was
-    reviewed, and a gate must not pass (the CLI exits 2)."""
+@dataclass
+class PieceReview:
+    """What the model said about one hunk piece.
+
+    Attributes:
+        answer: the model's raw answer text.
+        findings: the findings kept: grounded by their quote, confidence set (see :func:`ground`).
+        problem: what was wrong with the answer (``None`` when it read cleanly).
+        readable: the answer could be read (findings, or no problem).
+        candidates: every finding read from the answer, before the checks.
+        parroted: findings dropped for copying a prompt example's message.
+        ungrounded: findings dropped for a quote missing from the added lines near the cited line.
+        probabilities: the ``(text, probability)`` pairs the backend reported per token (none
+            when it has no probabilities).
+    """
+
+    answer: str
+    findings: list[Finding] = field(default_factory=list)
+    problem: str | None = None
+    readable: bool = True
+    candidates: list[Candidate] = field(default_factory=list)
+    parroted: int = 0
+    ungrounded: int = 0
+    probabilities: list[tuple[str, float]] = field(default_factory=list)
 
 
-def example_messages(template: string.Template) -> list[str]:
-    """The ``"message"`` texts of the few-shot examples written in ``template``."""
-    out = []
-    for m in _EXAMPLE_MESSAGE.finditer(template.template):
-        try:
-            out.append(json.loads(m.group(1)))
-        except json.JSONDecodeError:
-            continue
-    return out
+def review_piece(
+    backend: Backend,
+    prompt: ReviewPrompt,
+    piece: Hunk,
+    text: str,
+    options: ReviewOptions,
+    cancel: CancelToken,
+    examples: list[str] | None = None,
+) -> PieceReview:
+    """Ask the model about one hunk ``piece`` with the filled prompt ``text`` (from
+    :func:`~lfcode.review.model_prompt.plan`) and keep what it can show.
 
-
-def load_template(path: str | Path | None = None) -> string.Template:
-    """Load and check a review prompt template: ``path``, or the shipped ``review.txt``.
-
-    The shipped one is found through :mod:`lfcode.templates` (wheel or source tree).
+    The answer is read (:func:`~lfcode.review.grounding.read_answer`), findings copying one of
+    ``examples`` (example messages of the prompt) are dropped, and the rest are grounded on the
+    piece's added lines (``options.clamp_distance``) with their confidence. The caller checks
+    ``cancel`` afterwards: a cancelled generation returns what it had.
 
     Raises:
-        ReviewError: the file cannot be read, lacks one of ``$path``, ``$context``, ``$hunk``,
-            or uses another placeholder.
+        lfcode.backends.base.BackendError: the model failed.
     """
-    file = Path(path) if path else "review.txt"
-    try:
-        template = (string.Template(Path(path).read_text(encoding="utf-8")) if path
-                    else templates.load_template("review.txt")[0])
-    except OSError as exc:
-        raise ReviewError(f"cannot read prompt template {file}: {exc.strerror}") from exc
-    except templates.TemplateError as exc:
-        raise ReviewError(str(exc)) from exc
-    names = set()
-    for m in template.pattern.finditer(template.template):
-        if m.group("invalid") is not None:
-            raise ReviewError(f"prompt template {file}: stray '$' (write $$ for a dollar sign)")
-        names.add(m.group("named") or m.group("braced"))
-    names.discard(None)
-    if names != _PLACEHOLDERS:
-        missing, extra = _PLACEHOLDERS - names, names - _PLACEHOLDERS
-        raise ReviewError(f"prompt template {file}: missing {sorted(missing)}, unknown {sorted(extra)}")
-    return template
-
-
-def render_hunk(hunk: Hunk, max_line_chars: int = _MAX_LINE_CHARS) -> str:
-    """The hunk as the prompt shows it: ``"   12 + text"`` (new line number; none for ``-``)."""
-    out = []
-    for _old, new, line in hunk.numbered():
-        tag, text = line[:1] or " ", line[1:]
-        if len(text) > max_line_chars:
-            text = text[:max_line_chars] + " [...]"
-        number = f"{new:>5}" if tag != "-" else "     "
-        out.append(f"{number} {tag} {text}")
-    return "\n".join(out)
-
-
-def _render_context(ctx: HunkContext | None, signatures: bool = True) -> str:
-    if ctx is None or (ctx.enclosing is None and not (signatures and ctx.signatures)):
-        return "(none)"
-    parts = [f"(inside {h})" for h in ctx.outer]
-    if ctx.enclosing:
-        parts.append(ctx.enclosing)
-    if signatures and ctx.signatures:
-        parts.append("Called here (same file):")
-        parts.extend(f"  {sig}" for sig in ctx.signatures)
-    return "\n".join(parts)
-
-
-def build_prompt(template: string.Template, hunk: Hunk, context: str = "(none)") -> str:
-    """Fill ``template`` for ``hunk``; the diff text is inserted verbatim, never interpreted."""
-    return template.substitute(path=hunk.path, context=context, hunk=render_hunk(hunk))
-
-
-def _truncate_line(hunk: Hunk, keep: int) -> Hunk:
-    line = hunk.lines[0]
-    return hunk.model_copy(update={"lines": [line[: keep + 1] + " [...]"]})
-
-
-def _plan(
-    hunk: Hunk,
-    template: string.Template,
-    backend: Backend,
-    budget: int,
-    ctx_for: Callable[[Hunk], HunkContext | None],
-    notes: list[str],
-) -> list[tuple[Hunk, str]]:
-    """``(piece, prompt)`` pairs whose prompts fit ``budget`` tokens, splitting when needed."""
-    ctx = ctx_for(hunk)
-    variants = [_render_context(ctx), _render_context(ctx, signatures=False), "(none)"]
-    chosen = first_within(dict.fromkeys(variants), lambda context: build_prompt(template, hunk, context), backend.tokenize, budget)
-    if chosen is not None:
-        return [(hunk, chosen[1])]
-    if len(hunk.lines) > 1:
-        pieces = [p for p in split_hunk(hunk, 2) if p.changed_lines]
-        return [pair for p in pieces for pair in _plan(p, template, backend, budget, ctx_for, notes)]
-    # One line too long: halve it (not a longest-fitting cut; kept as the review always cut).
-    keep, keeps = len(hunk.lines[0]), []
-    while keep > 16:
-        keep //= 2
-        keeps.append(keep)
-    cut = first_within(keeps, lambda keep: build_prompt(template, _truncate_line(hunk, keep)), backend.tokenize, budget)
-    if cut is not None:
-        notes.append(f"{hunk.path}:{hunk.new_start}: line too long for the model, cut to {cut[0]} characters")
-        return [(hunk, cut[1])]
-    notes.append(f"{hunk.path}:{hunk.new_start}: too long for the model's context: not reviewed")
-    return []
-
-
-def _ask(backend: Backend, prompt: str, options: ReviewOptions, cancel: CancelToken) -> str:
-    request = GenerationRequest(prompt=prompt, json_schema=FINDINGS_SCHEMA,
-                                max_tokens=options.max_tokens, temperature=0.0, stop=list(_STOP))
-    return "".join(backend.complete(request, cancel))
+    probabilities: list[tuple[str, float]] = []
+    request = GenerationRequest(prompt="" if prompt.chat else text, json_schema=FINDINGS_SCHEMA,
+                                max_tokens=options.max_tokens, temperature=0.0, stop=list(_STOP),
+                                on_token=lambda token, p: probabilities.append((token, p)))
+    stream = backend.chat(prompt.messages(text), request, cancel) if prompt.chat else backend.complete(request, cancel)
+    answer = "".join(stream)
+    candidates, problem = read_answer(answer, piece.path, probabilities)
+    result = PieceReview(answer, problem=problem, readable=bool(candidates) or not problem,
+                         candidates=candidates, probabilities=probabilities)
+    kept, result.parroted = drop_parroted([c.finding for c in candidates], examples or [])
+    for candidate in candidates:
+        if any(candidate.finding is k for k in kept):
+            grounded = ground(candidate, piece, options.clamp_distance)
+            if grounded is None:
+                result.ungrounded += 1
+            else:
+                result.findings.append(grounded)
+    return result
 
 
 def review(
@@ -199,7 +149,7 @@ def review(
             (nothing is returned: a front end shows no partial findings).
 
     Returns:
-        A :class:`ReviewResult`.
+        A :class:`ReviewResult`; findings the model's probabilities do not support are ``info``.
 
     Raises:
         ReviewError: not a repository, bad revision or options, unusable prompt template, or a
@@ -227,7 +177,7 @@ _RULE_TEXT = {
 def _rule(category: str) -> Rule:
     # A category without a rule text still gets a rule (no KeyError when one is added).
     name, text, level = _RULE_TEXT.get(category, (category.capitalize(), f"Findings of the {category} category.", "warning"))
-    return Rule(category, name, text, level)
+    return Rule(f"model/{category}", name, text, level, category)
 
 
 class ModelAnalyzer:
@@ -238,12 +188,15 @@ class ModelAnalyzer:
 
     id = "model"
     name = "Model review"
-    description = "Asks the local model about each changed hunk, with its tree-sitter context."
+    description = ("Asks the local model about each changed hunk, with its tree-sitter context; keeps "
+                   "findings that quote an added line, at info unless its token probabilities support them.")
     rules: tuple[Rule, ...] = tuple(_rule(category) for category in CATEGORIES)
+    required = False
 
     def check(self, options: ReviewOptions) -> None:
-        """Load the prompt template before git runs (raises :class:`ReviewError` when unusable)."""
-        load_template(options.template)
+        """Load the prompt templates before git runs (raises :class:`ReviewError` when unusable)."""
+        load_template(options.template, COMPLETION_TEMPLATE)
+        load_template(options.template, CHAT_TEMPLATE)
 
     def analyze(self, context: DiffContext) -> Analysis:
         """Ask the model about every hunk of ``context.diff`` (see :func:`review` for the errors).
@@ -253,19 +206,17 @@ class ModelAnalyzer:
         """
         options, backend, cancel = context.options, context.backend, context.cancel
         progress_callback, diff = context.progress, context.diff
-        template = load_template(options.template)
+        prompt = prompt_for(backend, options.template)
         notes: list[str] = []
         budget = backend.capabilities.n_ctx - options.max_tokens - 8
-        if count_tokens(backend, template.substitute(path="", context="", hunk="")) >= budget:
-            raise ReviewError(f"the model's context ({backend.capabilities.n_ctx} tokens) is too small "
-                              f"for the review prompt and a {options.max_tokens}-token answer")
+        check_fits(prompt, backend, budget, options.max_tokens)
         jobs = [(f.path, h) for f in diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
         notes.extend(f"{f.path}: deleted file, not reviewed" for f in diff.files
                      if f.status == "deleted" and not f.skipped)
         sources = _SourceCache(diff, options.use_context)
         result = Analysis()
-        examples = example_messages(template)
-        dropped = parroted = readable = 0
+        examples = example_messages(prompt.template)
+        ungrounded = parroted = readable = weak = 0
 
         def stop_if_cancelled() -> None:
             raise_if_cancelled(cancel, f"review cancelled after {result.hunks_reviewed} of {len(jobs)} hunks")
@@ -274,19 +225,16 @@ class ModelAnalyzer:
             progress_callback(0, len(jobs))
         for done, (path, hunk) in enumerate(jobs, 1):
             stop_if_cancelled()
-            for piece, prompt in _plan(hunk, template, backend, budget, sources.context, notes):
-                answer = _ask(backend, prompt, options, cancel)
+            for piece, text in plan(hunk, prompt, backend, budget, sources.context, notes):
+                answer = review_piece(backend, prompt, piece, text, options, cancel, examples)
                 stop_if_cancelled()
-                findings, problem = parse_model_output(answer, path)
-                if problem:
-                    notes.append(f"{path}:{piece.new_start}: {problem}; no findings kept from it")
-                if findings or not problem:
-                    readable += 1
-                findings, copies = drop_parroted(findings, examples)
-                parroted += copies
-                kept = clamp_to_hunk(findings, piece, options.clamp_distance)
-                dropped += len(findings) - len(kept)
-                result.findings.extend(kept)
+                if answer.problem:
+                    notes.append(f"{path}:{piece.new_start}: {answer.problem}; no findings kept from it")
+                readable += answer.readable
+                parroted += answer.parroted
+                ungrounded += answer.ungrounded
+                weak += sum(f.needs_corroboration for f in answer.findings)
+                result.findings.extend(answer.findings)
             result.hunks_reviewed += 1
             if path not in result.paths:
                 result.paths.append(path)
@@ -295,10 +243,14 @@ class ModelAnalyzer:
         stop_if_cancelled()  # set during the last progress report: still a cancelled review
         if jobs and not readable:
             raise ReviewIncomplete(f"the model gave no readable answer for any of the {len(jobs)} hunk(s)")
-        if dropped:
-            notes.append(f"{dropped} finding(s) outside the changed lines were dropped")
+        if ungrounded:
+            notes.append(f"{ungrounded} finding(s) that quoted no added line near the cited one were dropped")
         if parroted:
             notes.append(f"{parroted} finding(s) that only repeated the prompt's examples were dropped")
+        if weak:
+            notes.append(f"{weak} model finding(s) below confidence {CONFIDENCE_THRESHOLD} (the model's own "
+                         "token probabilities) stay warnings or errors only if another analyzer reports "
+                         "the same line, otherwise info")
         result.notes = notes
         return result
 

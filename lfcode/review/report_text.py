@@ -41,7 +41,8 @@ def render_text(result: ReviewResult, *, color: bool = False, width: int = 100) 
     Layout::
 
         path/to/file.py
-          12  error    bug        message
+          12  error    bug        message  [ruff/F821]
+                       evidence: ruff F821 (undefined-name)
                        suggestion: ...
         3 findings (1 error, 2 warnings) in 2 of 3 files, 7 hunks reviewed
         note: vendor/x.js: generated, lock or vendored file ...: skipped
@@ -71,7 +72,12 @@ def render_text(result: ReviewResult, *, color: bool = False, width: int = 100) 
             line.append(f"{f.severity:<8}", style=_STYLE.get(f.severity, ""))
             line.append(f" {f.category:<11} ", style="magenta")
             line.append(clean(f.message))
+            line.append(f"  [{clean(f.rule)}]", style="dim")
             console.print(line)
+            if f.evidence is not None:
+                console.print(Text(f"{'':>28}evidence: {clean(f.evidence.text)}", style="blue"))
+            if f.corroborated_by:
+                console.print(Text(f"{'':>28}also reported by: {', '.join(f.corroborated_by)}", style="dim"))
             if f.suggestion:
                 console.print(Text(f"{'':>28}suggestion: {clean(f.suggestion)}", style="green"))
         console.print()

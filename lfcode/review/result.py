@@ -42,7 +42,8 @@ class ReviewResult(BaseModel):
     ``findings`` are merged and sorted by path and line; ``notes`` are human-readable remarks
     (skipped files, unreadable answers, hunks too long for the model); ``paths`` are the
     repo-relative files whose hunks were reviewed (an editor clears diagnostics on them);
-    ``root`` is the absolute working tree; ``description`` says what was compared.
+    ``root`` is the absolute working tree; ``description`` says what was compared;
+    ``analyzers`` the ids of the analyzers that ran to the end.
     """
 
     findings: list[Finding] = Field(default_factory=list)
@@ -52,3 +53,4 @@ class ReviewResult(BaseModel):
     paths: list[str] = Field(default_factory=list)
     root: str = ""
     description: str = ""
+    analyzers: list[str] = Field(default_factory=list)

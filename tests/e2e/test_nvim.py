@@ -49,9 +49,9 @@ def start_nvim(tmp_path: Path) -> Iterator[StartNvim]:
         nvim.close()
 
 
-def fake_env(tmp_path: Path, *, responses: list[str] | None = None, default: str = "") -> tuple[dict[str, str], Path]:
-    script = write_fake_script(tmp_path / "fake.json", responses or [], default=default)
-    return nvim_env(tmp_path, backend="fake", fake_script=str(script), debounce_ms="0"), script
+def fake_env(tmp_path: Path, *, responses: list[str] | None = None, default: str = "", **settings: str) -> tuple[dict[str, str], Path]:
+    script = write_fake_script(tmp_path / "fake.json", responses or [], default=default, probability=0.99)
+    return nvim_env(tmp_path, backend="fake", fake_script=str(script), debounce_ms="0", **settings), script
 
 
 def project(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -345,7 +345,7 @@ def review_repo(tmp_path: Path) -> Path:
 
 
 REVIEW_MESSAGE = "Unexpected constant added to the denominator changes every result."
-REVIEW_ANSWER = json.dumps([{"line": 2, "severity": "error", "category": "bug", "message": REVIEW_MESSAGE}])
+REVIEW_ANSWER = json.dumps([{"line": 2, "quote": "(len(values) + 2)", "severity": "error", "category": "bug", "message": REVIEW_MESSAGE}])
 
 
 def run_review(nvim: HeadlessNvim, command: str) -> dict:
@@ -371,13 +371,13 @@ def assert_review_quickfix(nvim: HeadlessNvim, repo: Path) -> None:
     )
     assert qf["title"] == "lfcode review"
     assert qf["items"] == [
-        {"file": str(repo / "calc.py"), "lnum": 2, "type": "E", "text": f"[bug] {REVIEW_MESSAGE}"}
+        {"file": str(repo / "calc.py"), "lnum": 2, "type": "E", "text": f'[bug] {REVIEW_MESSAGE} | evidence: quotes "(len(values) + 2)" on line 2'}
     ], qf["items"]
     assert qf["winid"] != 0, "the quickfix window did not open"
 
 
 def test_review_command_fills_quickfix_from_the_cli(tmp_path: Path, start_nvim: StartNvim) -> None:
-    env, script = fake_env(tmp_path, default=REVIEW_ANSWER)
+    env, script = fake_env(tmp_path, default=REVIEW_ANSWER, review_analyzers="model")
     repo = review_repo(tmp_path)
     nvim = start_nvim(env, repo)
     nvim.setup()
@@ -443,7 +443,7 @@ def test_review_quickfix_items_from_a_cli_json_answer(tmp_path: Path, start_nvim
 
 
 def test_review_command_uses_the_server_when_it_offers_lfcode_review(tmp_path: Path, start_nvim: StartNvim) -> None:
-    env, _ = fake_env(tmp_path, default=REVIEW_ANSWER)
+    env, _ = fake_env(tmp_path, default=REVIEW_ANSWER, review_analyzers="model")
     repo = review_repo(tmp_path)
     nvim = start_nvim(env, repo)
     nvim.setup()

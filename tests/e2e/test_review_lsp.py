@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from tests.conftest import write_fake_script
@@ -17,8 +18,8 @@ from tests.e2e.test_review_command import FINDING, make_repo
 
 async def test_lsp_review_publishes_and_then_clears_diagnostics(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    script = write_fake_script(tmp_path / "fake.json", [FINDING, "[]"])
-    env = server_env(tmp_path, backend="fake", fake_script=str(script))
+    script = write_fake_script(tmp_path / "fake.json", [FINDING, "[]"], probability=0.99)
+    env = server_env(tmp_path, backend="fake", fake_script=str(script), review_analyzers="model")
     async with lsp_session(env, root=repo) as (lsp, result):
         assert "lfcode.review" in result.capabilities.execute_command_provider.commands
         uri = open_document(lsp, repo / "m.py")
@@ -53,7 +54,7 @@ async def test_cancelling_the_review_publishes_nothing_and_says_where_it_stopped
     slow = "[" + " ".join(f"word{i}" for i in range(200))
     # The first hunk's answer is a finding; the cancel comes while the second one is generated.
     script = write_fake_script(tmp_path / "fake.json", [FINDING, slow], delay_ms=20)
-    env = server_env(tmp_path, backend="fake", fake_script=str(script))
+    env = server_env(tmp_path, backend="fake", fake_script=str(script), review_analyzers="model")
     async with generation_records(script) as next_record, lsp_session(env, root=repo) as (lsp, _):
         uri = open_document(lsp, repo / "m.py")
         task = asyncio.ensure_future(
@@ -74,3 +75,26 @@ async def test_cancelling_the_review_publishes_nothing_and_says_where_it_stopped
     assert "lfcode: review cancelled after 1 of 2 hunks; no diagnostics were changed" in infos
     assert not [m for m in lsp.messages if "review found" in m.message or m.type == types.MessageType.Error]
     assert lsp.progress_reports[token][-1].message == "Cancelled"
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+async def test_a_behaviour_finding_reaches_the_editor_with_its_evidence(tmp_path: Path) -> None:
+    """The behaviour diff runs ``add`` old and new in the real sandbox; the diagnostic carries the
+    call and both results in ``relatedInformation`` (LSP 3.18 ``DiagnosticRelatedInformation``)."""
+    repo = make_repo(tmp_path)
+    env = server_env(tmp_path, backend="fake", review_analyzers="behaviour,ruff")
+    async with lsp_session(env, root=repo) as (lsp, _result):
+        uri = open_document(lsp, repo / "m.py")
+        answer = await lsp.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="lfcode.review", arguments=[{"workspaceFolder": repo.as_uri()}])
+        )
+        published = list(lsp.diagnostics.get(uri, []))
+    (diagnostic,) = published
+    assert (diagnostic.code, diagnostic.range.start.line, diagnostic.severity) == (
+        "behaviour/changed-result", 1, types.DiagnosticSeverity.Warning)
+    assert diagnostic.message.startswith("`add(") and " before and " in diagnostic.message
+    (related,) = diagnostic.related_information
+    assert related.location.uri == uri and related.location.range.start.line == 1
+    assert related.message.startswith("evidence: the old and the new `add` ran the same ")
+    assert answer["findings"][0]["evidence"]["kind"] == "run"

@@ -40,12 +40,19 @@ def test_review_ignores_a_repository_that_selects_the_fake_backend(tmp_path: Pat
     assert machine.bashrc.read_text() == BASHRC
     assert machine.untouched()
     assert "ignored backend, fake_script" in run.stderr and "lfcode.toml" in run.stderr
-    assert run.returncode == 2, run.stderr  # no model on this machine: the review fails closed
+    # No model on this machine: the model analyzer says so and the others still review the change
+    # (the behaviour diff ran `add` old and new in the sandbox).
+    assert run.returncode == 0, run.stderr
+    assert "the model analyzer did not run: no model:" in run.stdout and "behaviour/changed-result" in run.stdout
 
 
 def test_the_pre_push_hook_neither_runs_the_attack_nor_lets_the_push_through(tmp_path: Path) -> None:
+    """The hook reviews the pushed commits with the user's settings, not the repository's: the
+    attack's fake backend is never used, and without a model the other analyzers still gate the
+    push (a committed left-over ``breakpoint()`` blocks it)."""
     machine = make_machine(tmp_path)
-    repo = make_repo(tmp_path / "repo", machine.env, record_attack(tmp_path / "repo", machine.home))
+    files = {**record_attack(tmp_path / "repo", machine.home), "tools.py": "def check():\n    breakpoint()\n"}
+    repo = make_repo(tmp_path / "repo", machine.env, files)
     root = Path(repo.working_tree_dir)
     installed = run_lfcode(["review", "--install-hook"], root, machine.env)
     assert installed.returncode == 0, installed.stderr
@@ -53,7 +60,8 @@ def test_the_pre_push_hook_neither_runs_the_attack_nor_lets_the_push_through(tmp
     git.Repo.init(remote, bare=True)
     push = subprocess.run(["git", "push", str(remote), "main"], cwd=root, env=machine.env, capture_output=True, text=True, timeout=120)
     assert machine.untouched()
-    assert push.returncode != 0, "the pre-push gate let a push through without a review"
+    assert push.returncode != 0, "the pre-push gate let a left-over breakpoint() through"
+    assert "rules/debugger-call" in push.stdout + push.stderr
     assert not git.Repo(remote).heads, "the remote received the branch"
 
 
@@ -77,7 +85,7 @@ def test_a_fake_script_cannot_name_its_own_record_file(tmp_path: Path) -> None:
     env = {**machine.env, "LFCODE_BACKEND": "fake", "LFCODE_FAKE_SCRIPT": str(script)}
     run = run_lfcode(["review"], Path(repo.working_tree_dir), env)
     assert machine.untouched()
-    assert run.returncode == 2 and "record" in run.stderr
+    assert run.returncode == 0 and "the model analyzer did not run" in run.stdout and "record" in run.stdout
 
 
 @pytest.mark.parametrize("config", ["lfcode.toml", "pyproject.toml"])
@@ -89,7 +97,7 @@ def test_review_never_connects_to_a_host_the_repository_names(tmp_path: Path, co
     run = run_lfcode(["review"], Path(repo.working_tree_dir), machine.env, guard_log=log)
     assert not log.exists(), log.read_text()
     assert "ignored allow_remote, backend, openai_url" in run.stderr
-    assert run.returncode == 2
+    assert run.returncode == 0 and "the model analyzer did not run: no model:" in run.stdout
 
 
 def test_the_guard_sees_a_connection_the_user_allowed(tmp_path: Path) -> None:
@@ -124,9 +132,9 @@ def test_file_names_cannot_write_escape_sequences_or_lines_to_the_terminal(tmp_p
     vendored = "vendor\x1b[31m\nx.min.js"
     repo = make_repo(tmp_path / "repo", machine.env, {})
     root = Path(repo.working_tree_dir)
-    (root / evil).write_text("x = 1\n")
+    (root / evil).write_text("value = 1\n")
     (root / vendored).write_text("var a = 1;\n")
-    finding = '[{"line": 1, "severity": "warning", "category": "bug", "message": "m\\u001b[8m hidden"}]'
+    finding = '[{"line": 1, "quote": "value = 1", "severity": "warning", "category": "bug", "message": "m\\u001b[8m hidden"}]'
     script = fake_script(tmp_path / "script.json", default=finding)
     env = {**machine.env, "LFCODE_BACKEND": "fake", "LFCODE_FAKE_SCRIPT": str(script)}
     run = run_lfcode(["review", "--fail-on", "never"], root, env)
@@ -138,14 +146,18 @@ def test_file_names_cannot_write_escape_sequences_or_lines_to_the_terminal(tmp_p
 
 
 def test_review_fails_closed_when_no_answer_is_readable(tmp_path: Path) -> None:
+    """With only the model asked for, an unreadable answer means nothing was reviewed: exit 2.
+    With every analyzer, the model's failure is a note and the others decide."""
     machine = make_machine(tmp_path)
     repo = make_repo(tmp_path / "repo", machine.env, {})
     script = fake_script(tmp_path / "script.json", default="I think it is fine")
     env = {**machine.env, "LFCODE_BACKEND": "fake", "LFCODE_FAKE_SCRIPT": str(script)}
-    blocked = run_lfcode(["review"], Path(repo.working_tree_dir), env)
+    blocked = run_lfcode(["review", "--analyzers", "model"], Path(repo.working_tree_dir), env)
     assert blocked.returncode == 2 and "no readable answer" in blocked.stderr
-    allowed = run_lfcode(["review", "--fail-on", "never"], Path(repo.working_tree_dir), env)
+    allowed = run_lfcode(["review", "--analyzers", "model", "--fail-on", "never"], Path(repo.working_tree_dir), env)
     assert allowed.returncode == 0 and "nothing was reviewed" in allowed.stderr
+    others = run_lfcode(["review", "--analyzers", "model,ruff,secrets"], Path(repo.working_tree_dir), env)
+    assert others.returncode == 0 and "the model analyzer did not run: the model gave no readable answer" in others.stdout
     good = fake_script(tmp_path / "good.json", default="[]")
-    clean = run_lfcode(["review"], Path(repo.working_tree_dir), {**env, "LFCODE_FAKE_SCRIPT": str(good)})
+    clean = run_lfcode(["review", "--analyzers", "model"], Path(repo.working_tree_dir), {**env, "LFCODE_FAKE_SCRIPT": str(good)})
     assert clean.returncode == 0, clean.stderr

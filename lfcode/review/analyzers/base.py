@@ -17,24 +17,33 @@ from pathlib import Path
 from typing import Protocol
 
 from lfcode.backends.base import Backend
-from lfcode.errors import CancelToken, raise_if_cancelled
-from lfcode.review.diff import DiffResult, collect_diff
+from lfcode.errors import Cancelled, CancelToken, LfcodeError, raise_if_cancelled
+from lfcode.review.diff import DiffResult, FileDiff, ReviewError, collect_diff
 from lfcode.review.findings import Finding, merge_duplicates
+from lfcode.review.hunks import Hunk
 from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
 
-__all__ = ["Analysis", "Analyzer", "DiffContext", "Rule", "run_analyzers"]
+__all__ = ["Analysis", "Analyzer", "DiffContext", "ReviewIncomplete", "Rule", "run_analyzers", "settle_corroboration"]
+
+
+class ReviewIncomplete(ReviewError):
+    """The review could not establish that the changes are safe to push: a required analyzer
+    failed, no analyzer ran, or the model gave no readable answer for any hunk. A gate must not
+    pass (the CLI exits 2)."""
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One SARIF reporting descriptor: findings of ``category`` (rule id ``lfcode/<category>``),
-    its ``name``, one-sentence ``description`` and default SARIF ``level``
-    (``error``, ``warning`` or ``note``)."""
+    """One SARIF reporting descriptor (SARIF 2.1.0 §3.49): the rule ``id`` findings carry as
+    :attr:`~lfcode.review.findings.Finding.rule` (``"<analyzer>/<name>"``), its ``name``,
+    one-sentence ``description``, default SARIF ``level`` (``error``, ``warning`` or ``note``)
+    and the finding ``category`` it reports."""
 
-    category: str
+    id: str
     name: str
     description: str
     level: str
+    category: str = "bug"
 
 
 @dataclass
@@ -45,7 +54,11 @@ class DiffContext:
         repo_path: the directory the review was started in (relative ``options.paths`` start here).
         diff: the collected diff (files, hunks, new-side sources; :func:`~lfcode.review.diff.collect_diff`).
         options: the review options.
-        backend: the model, for analyzers that ask one.
+        backend: the model, for analyzers that ask one; an
+            :class:`~lfcode.backends.base.UnavailableBackend` when it could not be loaded (such
+            an analyzer fails with a note, and the others run).
+        sandbox: ``"required"`` or ``"off"`` (the machine-level setting) for analyzers that run
+            project code (:mod:`lfcode.execution`).
         progress: ``progress(done, total)`` counted in hunks, or ``None``.
         cancel: set when the user cancelled; an analyzer stops and raises
             :class:`~lfcode.errors.Cancelled` (:func:`~lfcode.errors.raise_if_cancelled`) instead
@@ -58,6 +71,11 @@ class DiffContext:
     backend: Backend
     progress: ProgressCallback | None
     cancel: CancelToken
+    sandbox: str = "required"
+
+    def jobs(self) -> list[tuple[FileDiff, Hunk]]:
+        """``(file, hunk)`` for every hunk of every reviewed (not skipped, not deleted) file."""
+        return [(f, h) for f in self.diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
 
 
 @dataclass
@@ -78,13 +96,17 @@ class Analyzer(Protocol):
         id: the registry key, e.g. ``"model"``.
         name: a short human name.
         description: one sentence on what it looks for.
-        rules: the :class:`Rule` of each finding category it reports.
+        rules: the :class:`Rule` of each rule it reports (an analyzer whose rules are open-ended,
+            like ruff's, lists the ones it curates; :func:`rule_for` describes the others).
+        required: its failure fails the whole review closed (the secrets analyzer); any other
+            analyzer's failure is a note and the rest still run.
     """
 
     id: str
     name: str
     description: str
     rules: tuple[Rule, ...]
+    required: bool
 
     def check(self, options: ReviewOptions) -> None:
         """Validate ``options`` before the diff is collected (git runs); raise
@@ -105,19 +127,25 @@ def run_analyzers(
     analyzers: Sequence[Analyzer],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    sandbox: str = "required",
 ) -> ReviewResult:
     """Check the options with every analyzer, collect the diff once, run ``analyzers`` in order
     and merge their answers.
 
     The result's notes are the diff's notes followed by each analyzer's; its findings are all
-    analyzers' findings through :func:`~lfcode.review.findings.merge_duplicates`; ``paths``
-    is the union in first-reviewed order and ``hunks_reviewed`` the most any analyzer reviewed.
-    ``cancel`` is checked before the diff is collected and after every analyzer as well, so a
-    cancelled review never returns a result, even when an analyzer ignores the token.
+    analyzers' findings through :func:`~lfcode.review.findings.merge_duplicates`, then
+    :func:`settle_corroboration`, with every credential in their texts masked; ``paths`` is the union in first-reviewed order and
+    ``hunks_reviewed`` the most any analyzer reviewed; ``analyzers`` the ids that ran to the
+    end. ``cancel`` is checked before the diff is collected and after every analyzer as well, so
+    a cancelled review never returns a result, even when an analyzer ignores the token.
+
+    An analyzer that raises :class:`~lfcode.errors.LfcodeError` (its model is missing, ruff is not
+    installed, no sandbox, ...) leaves a note and the others still run; the review fails closed
+    only when a ``required`` analyzer failed or, with changes to review, none ran to the end.
 
     Raises:
-        lfcode.review.diff.ReviewError: not a repository, bad revision or options, or whatever an
-            analyzer raises (see :func:`lfcode.review.model.review` for the model's).
+        lfcode.review.diff.ReviewError: not a repository, bad revision or options.
+        ReviewIncomplete: a required analyzer failed, or every analyzer did (the message says why).
         lfcode.errors.Cancelled: ``cancel`` was set (raised by the analyzer that saw it, else here).
     """
     options = options or ReviewOptions()
@@ -126,19 +154,65 @@ def run_analyzers(
         analyzer.check(options)
     raise_if_cancelled(cancel, "review cancelled before it started")
     diff = collect_diff(repo_path, options)
-    context = DiffContext(Path(repo_path), diff, options, backend, progress, cancel)
+    context = DiffContext(Path(repo_path), diff, options, backend, progress, cancel, sandbox)
     result = ReviewResult(root=diff.root, description=diff.description)
-    notes, found = list(diff.notes), []
+    notes, found, failures = list(diff.notes), [], []
     for analyzer in analyzers:
-        analysis = analyzer.analyze(context)
+        try:
+            analysis = analyzer.analyze(context)
+        except Cancelled:
+            raise
+        except LfcodeError as exc:
+            raise_if_cancelled(cancel, f"review cancelled during the {analyzer.id} analyzer")
+            if analyzer.required:
+                raise ReviewIncomplete(f"the {analyzer.id} analyzer failed ({exc}); it must run for a review to pass") from exc
+            failures.append(f"{analyzer.id}: {exc}")
+            notes.append(f"the {analyzer.id} analyzer did not run: {exc}")
+            continue
         raise_if_cancelled(cancel, f"review cancelled during the {analyzer.id} analyzer")
+        result.analyzers.append(analyzer.id)
         found.extend(analysis.findings)
         notes.extend(analysis.notes)
         result.hunks_reviewed = max(result.hunks_reviewed, analysis.hunks_reviewed)
         for path in analysis.paths:
             if path not in result.paths:
                 result.paths.append(path)
-    result.findings = merge_duplicates(found)
+    if failures and not result.analyzers and context.jobs():
+        raise ReviewIncomplete("no analyzer could review the changes: " + "; ".join(failures))
+    result.findings = [_redacted(f) for f in settle_corroboration(merge_duplicates(found))]
     result.files_reviewed = len(result.paths)
     result.notes = notes
     return result
+
+
+def _redacted(finding: Finding) -> Finding:
+    """``finding`` with any credential in its texts masked (a model may quote one, a behaviour
+    diff may show one returned): a secret never reaches a report, whichever analyzer saw it."""
+    from lfcode.review.analyzers.secrets import redact_secrets
+
+    update: dict = {"message": redact_secrets(finding.message)}
+    if finding.suggestion:
+        update["suggestion"] = redact_secrets(finding.suggestion)
+    if finding.evidence is not None:
+        fields = ("text", "quote", "call", "before", "after")
+        update["evidence"] = finding.evidence.model_copy(update={
+            name: redact_secrets(value) for name in fields if isinstance(value := getattr(finding.evidence, name), str)})
+    return finding.model_copy(update=update)
+
+
+def settle_corroboration(findings: Sequence[Finding]) -> list[Finding]:
+    """Lower to ``info`` every finding marked ``needs_corroboration`` (a model finding its own
+    token probabilities do not support) that no other analyzer reported on the same place
+    (``corroborated_by`` is filled by :func:`~lfcode.review.findings.merge_duplicates`, and a
+    finding of another analyzer on an overlapping line range counts too)."""
+    out = []
+    for f in findings:
+        if f.needs_corroboration and f.severity != "info" and not f.corroborated_by:
+            others = [g for g in findings if g is not f and g.path == f.path and g.analyzer != f.analyzer
+                      and g.line <= (f.end_line or f.line) and f.line <= (g.end_line or g.line)]
+            if others:
+                f = f.model_copy(update={"corroborated_by": sorted({g.analyzer for g in others})})
+            else:
+                f = f.model_copy(update={"severity": "info"})
+        out.append(f)
+    return out

@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lfcode.review.analyzers.base import Analyzer, Rule
+from lfcode.review.analyzers.behaviour import BEHAVIOUR
+from lfcode.review.analyzers.coroutines import COROUTINES
+from lfcode.review.analyzers.ruff import RUFF
+from lfcode.review.analyzers.rules import RULES
+from lfcode.review.analyzers.secrets import SECRETS
 from lfcode.review.diff import ReviewError
 from lfcode.review.model import MODEL
 
@@ -43,12 +48,17 @@ def select(ids: Iterable[str] | None = None) -> list[Analyzer]:
 
 
 def rules() -> list[Rule]:
-    """Every registered analyzer's rules, the first one of each category only, in registry order."""
+    """Every registered analyzer's rules, the first one of each id only, in registry order."""
     out: dict[str, Rule] = {}
     for analyzer in ANALYZERS.values():
         for rule in analyzer.rules:
-            out.setdefault(rule.category, rule)
+            out.setdefault(rule.id, rule)
     return list(out.values())
 
 
+register(SECRETS)
+register(RUFF)
+register(BEHAVIOUR)
+register(COROUTINES)
+register(RULES)
 register(MODEL)

@@ -7,7 +7,8 @@ from pathlib import Path
 import git
 import pytest
 
-from lfcode.review.diff import DiffSpec, ReviewError, collect_diff, is_excluded, read_new_source
+from lfcode.review.diff import DiffSpec, ReviewError, collect_diff, is_excluded
+from lfcode.review.sources import read_new_source
 from lfcode.review.hunks import parse_hunks, split_hunk
 from tests.unit.review.gitutil import commit, isolated_git, make_repo, numbered, write  # noqa: F401
 

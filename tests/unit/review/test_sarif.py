@@ -44,10 +44,13 @@ def test_driver_rules_and_results(result: ReviewResult) -> None:
     run = to_sarif(result, "0.1.0")["runs"][0]
     driver = run["tool"]["driver"]
     assert driver["name"] == "lfcode" and driver["version"] == "0.1.0"
-    assert [r["id"] for r in driver["rules"]] == [f"lfcode/{c}" for c in CATEGORIES]
+    ids = [r["id"] for r in driver["rules"]]
+    assert {f"model/{c}" for c in CATEGORIES} <= set(ids) and len(ids) == len(set(ids))
+    assert all(r["properties"]["analyzer"] == r["id"].split("/")[0] for r in driver["rules"])
     first, second, third, fourth = run["results"]
-    assert (first["ruleId"], first["level"], first["ruleIndex"]) == ("lfcode/bug", "error", 0)
+    assert (first["ruleId"], first["level"], first["ruleIndex"]) == ("model/bug", "error", ids.index("model/bug"))
     assert first["message"]["text"] == "off by one\nSuggestion: use range(n)"
+    assert first["properties"] == {"analyzer": "model", "category": "bug"}
     location = second["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "src/app.py", "uriBaseId": "%SRCROOT%"}
     assert location["region"] == {"startLine": 9, "endLine": 11}

@@ -299,6 +299,10 @@ function M.findings_to_qf(findings, root)
     if f.category and f.category ~= vim.NIL then
       text = ("[%s] %s"):format(f.category, text)
     end
+    -- What the finding rests on (a quoted span, a tool's rule, a call run old and new).
+    if type(f.evidence) == "table" and type(f.evidence.text) == "string" then
+      text = ("%s | evidence: %s"):format(text, f.evidence.text)
+    end
     table.insert(items, {
       filename = vim.fs.normalize(path),
       lnum = tonumber(f.line) or 1,

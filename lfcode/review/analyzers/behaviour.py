@@ -1,0 +1,363 @@
+"""Behaviour diff (Python): run the same calls against the old and the new version of each changed
+function, in the sandbox, and report the calls whose result changed.
+
+"Run, don't guess": where a change alters what a function returns or raises, the finding shows a
+call and both results, e.g. "`hls_to_rgb(0.0, 0.25, 1.0)` returned `(0.25, 0.25, 0.25)` before and
+`(0.0, 0.0, 0.0)` now". A function counts as changed when its syntax tree (docstring left out)
+differs between the versions, so a pure reformatting is settled without running anything. The
+calls come from the constants of *both* versions and their type hints (the test generator's
+:func:`~lfcode.testgen.observed.propose_calls` and hypothesis draws,
+:func:`~lfcode.testgen.inputs.draw_calls`), the project's tests of the function, and, when those
+leave a changed line unexecuted and show no difference, the model
+(:func:`~lfcode.testgen.model_calls.model_calls`). Both versions run through
+:func:`lfcode.execution.engine.run_calls_on_versions`: a temporary copy of the project, the OS
+sandbox, each call twice (a call whose result is not stable in either version is not compared).
+
+A result is compared by its ``repr`` when that is a literal, else by its type and public
+attributes; an exception by its type. Failures for lack of network or files in the sandbox are
+never compared. A change that alters no result gives no finding; the message says the change may
+be intended (a bug fix changes results too), so the severity is ``warning``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from lfcode.errors import LfcodeError, raise_if_cancelled
+from lfcode.execution.engine import CallOutcome, run_calls_on_versions
+from lfcode.review.analyzers.base import Analysis, DiffContext, Rule
+from lfcode.review.findings import Evidence, Finding
+from lfcode.review.result import ReviewOptions
+from lfcode.review.sources import read_new_source, read_old_source
+from lfcode.testgen.inputs import draw_calls
+from lfcode.testgen.model_calls import marked_source, model_calls
+from lfcode.testgen.observed import existing_calls, find_function, propose_calls
+from lfcode.testgen.search import assertable, constructors
+
+__all__ = ["BEHAVIOUR", "BehaviourAnalyzer", "candidate_calls", "changed_functions", "differences", "same_result", "shown"]
+
+#: Calls tried per function (each runs twice per version), drawn inputs per version, seconds per call.
+MAX_CALLS = 80
+DRAWN = 30
+CALL_SECONDS = 0.5
+#: Wall-clock budget of the whole analyzer, seconds; functions past it are listed in a note.
+BUDGET_SECONDS = 60.0
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Module-level functions and methods of module-level classes, by qualified name."""
+    out: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, _FUNCTIONS):
+            out[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            out.update({f"{node.name}.{item.name}": item for item in node.body if isinstance(item, _FUNCTIONS)})
+    return out
+
+
+def _body_dump(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    return ast.dump(ast.Module(body=body, type_ignores=[])) + ast.dump(function.args)
+
+
+#: Special methods whose calls the engine cannot make meaningfully (object lifecycle, attribute
+#: access, context managers). ``__init__`` is compared through the objects it builds.
+_LIFECYCLE = {"__new__", "__del__", "__enter__", "__exit__", "__aenter__", "__aexit__", "__init_subclass__", "__class_getitem__",
+              "__getattr__", "__getattribute__", "__setattr__", "__delattr__", "__set_name__", "__reduce__", "__reduce_ex__",
+              "__getstate__", "__setstate__", "__copy__", "__deepcopy__"}
+
+
+def _runnable(qualname: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    name = qualname.rsplit(".", 1)[-1]
+    if isinstance(function, ast.AsyncFunctionDef) or name in _LIFECYCLE:
+        return False
+    decorators = {ast.unparse(d).split("(")[0].rsplit(".", 1)[-1] for d in function.decorator_list}
+    return not decorators & {"property", "setter", "getter", "deleter", "overload", "abstractmethod", "contextmanager"}
+
+
+def changed_functions(old: str, new: str) -> list[str]:
+    """Qualified names (``f``, ``Class.m``) of the functions present in both module texts whose
+    syntax tree changed (docstrings ignored), that the engine can call (not ``async``, not a
+    dunder, property or context manager), in new-file order.
+
+    Raises:
+        SyntaxError: either text does not parse.
+    """
+    before, after = _functions(ast.parse(old)), _functions(ast.parse(new))
+    return [name for name, fn in after.items()
+            if name in before and _runnable(name, fn) and _body_dump(fn) != _body_dump(before[name])]
+
+
+def candidate_calls(old: str, new: str, qualname: str, tests: str | None = None, drawn: int = DRAWN) -> list[str]:
+    """Calls to try on both versions of ``qualname`` (``obj.m(...)`` for a method): the calls of
+    the project's ``tests`` text, then :func:`~lfcode.testgen.observed.propose_calls` with the
+    constants of each version, then ``drawn`` hypothesis draws from each version's hints; at most
+    :data:`MAX_CALLS`, without duplicates.
+
+    Raises:
+        LookupError: ``qualname`` is not in one of the texts. SyntaxError: one does not parse.
+    """
+    method = "." in qualname
+    owner, name = qualname.rsplit(".", 1) if method else ("", qualname)
+    if name == "__init__":  # compared through the objects it builds: ``Class(...)``
+        calls = existing_calls(tests, owner) if tests else []
+        for text in (new, old):
+            calls += draw_calls(find_function(ast.parse(text), qualname), owner, True, drawn, 0)
+        return list(dict.fromkeys(calls))[:MAX_CALLS]
+    callee = f"obj.{name}" if method else qualname
+    calls = existing_calls(tests, qualname) if tests else []
+    for text in (new, old):
+        proposed = propose_calls(text, qualname)
+        calls += proposed + _with_module_constants(ast.parse(text), qualname, proposed[:3])
+    for text in (new, old):
+        calls += draw_calls(find_function(ast.parse(text), qualname), callee, method, drawn, 0)
+    return list(dict.fromkeys(calls))[:MAX_CALLS]
+
+
+def _with_module_constants(tree: ast.Module, qualname: str, bases: list[str]) -> list[str]:
+    """``bases`` with each argument in turn replaced by each module-level constant the function
+    compares against (``if hue < ONE_SIXTH``: the boundary itself, by name; the call is evaluated
+    in the module's namespace, so the name is the value)."""
+    function = find_function(tree, qualname)
+    module_names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+    compared = sorted({n.id for c in ast.walk(function) if isinstance(c, ast.Compare)
+                       for n in ast.walk(c) if isinstance(n, ast.Name) and n.id in module_names})
+    out = []
+    for base in bases:
+        call = ast.parse(base, mode="eval").body
+        if not isinstance(call, ast.Call):
+            continue
+        for index in range(len(call.args)):
+            for name in compared:
+                args = [ast.Name(name) if i == index else arg for i, arg in enumerate(call.args)]
+                out.append(ast.unparse(ast.Call(call.func, args, call.keywords)))
+    return out
+
+
+def _close(a: object, b: object) -> bool:
+    """Equal values, floats within a relative 1e-9 (an equivalent rewrite of a formula may change
+    the last bits; ``-0.0`` equals ``0.0``; NaN equals NaN), recursively through containers."""
+    if isinstance(a, float) or isinstance(b, float):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+            return (math.isnan(a) and math.isnan(b)) if math.isnan(a) or math.isnan(b) else math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        return False
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    return a == b
+
+
+def same_result(old: CallOutcome, new: CallOutcome) -> bool:
+    """Whether two outcomes of one call agree: the same exception type; or, both returning, equal
+    literal values (:func:`_close`: floats within a relative 1e-9), the same type and public
+    attributes for other values, and, with details, the same generator items and the same
+    state of ``obj`` after the call."""
+    if old.exception_type is not None or new.exception_type is not None:
+        return old.exception_type == new.exception_type
+    if old.literal != new.literal or set(old.state or {}) != set(new.state or {}):
+        return False
+    if not old.literal and (old.value_type, old.attributes) != (new.value_type, new.attributes):
+        return False
+    pairs = [(old.items, new.items), *(((old.value_repr, new.value_repr),) if old.literal else ())]
+    pairs += [(text, (new.state or {})[name]) for name, text in (old.state or {}).items()]
+    return all(_literally_close(x, y) for x, y in pairs)
+
+
+def _literally_close(a: str | None, b: str | None) -> bool:
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    try:
+        return _close(ast.literal_eval(a), ast.literal_eval(b))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def shown(outcome: CallOutcome, other: CallOutcome | None = None, limit: int = 80) -> str:
+    """What ``outcome`` did, for a message, focused on where it differs from ``other``:
+    "returned `(0.5, 0.0, 0.0)`", "raised `ValueError: …`", "yielded `[1, 2]`" (a generator's
+    items) or "left `obj.size == 3`" (the object's state after the call)."""
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    if outcome.exception_type is not None:
+        return f"raised `{cut(f'{outcome.exception_type}: {outcome.exception_message}' if outcome.exception_message else outcome.exception_type)}`"
+    if other is not None and other.exception_type is None:
+        if outcome.items is not None and not _literally_close(outcome.items, other.items):
+            return f"yielded `{cut(outcome.items)}`"
+        state, theirs = outcome.state or {}, other.state or {}
+        changed = [name for name in sorted(state) if not _literally_close(state[name], theirs.get(name))]
+        same_value = outcome.literal and other.literal and _literally_close(outcome.value_repr, other.value_repr)
+        if changed and (same_value or not outcome.literal):
+            return f"left `{cut(f'obj.{changed[0]} == {state[changed[0]]}')}`"
+    text = outcome.value_repr or "" if outcome.literal else f"a {outcome.value_type} object"
+    return f"returned `{cut(text)}`"
+
+
+def differences(before: Sequence[CallOutcome], after: Sequence[CallOutcome]) -> list[tuple[CallOutcome, CallOutcome]]:
+    """``(old outcome, new outcome)`` of each call that ran comparably in both versions (stable,
+    in time, not an environment failure: :func:`~lfcode.testgen.search.assertable`) and whose
+    result differs (:func:`same_result`), most telling first: both returned a value, then in the
+    order the calls were proposed (the project's tests and the values the code names come before
+    random draws)."""
+    old = {o.call: o for o in before if assertable(o)}
+    pairs = [(old[o.call], o) for o in after if assertable(o) and o.call in old and not same_result(old[o.call], o)]
+    return sorted(pairs, key=lambda p: p[0].exception_type is not None or p[1].exception_type is not None)
+
+
+class BehaviourAnalyzer:
+    """The behaviour diff as a review analyzer (id ``behaviour``; see the module docstring)."""
+
+    id = "behaviour"
+    name = "Behaviour diff"
+    description = "Runs each changed Python function's old and new version on the same calls in the sandbox and reports changed results."
+    rules: tuple[Rule, ...] = (
+        Rule("behaviour/changed-result", "changed-result",
+             "A changed function returns or raises something else than before for the same call.", "warning", "bug"),
+    )
+    required = False
+
+    def check(self, options: ReviewOptions) -> None:
+        """Nothing to check before the diff."""
+
+    def analyze(self, context: DiffContext) -> Analysis:
+        """Compare old and new behaviour of every changed function of every modified Python file.
+
+        Raises:
+            lfcode.execution.sandbox.SandboxUnavailable: no OS sandbox and ``sandbox`` is not
+                ``"off"`` (the review goes on without this analyzer).
+            lfcode.errors.Cancelled: ``context.cancel`` was set.
+        """
+        result, started, late = Analysis(), time.monotonic(), []
+        root = Path(context.diff.root)
+        for file in context.diff.files:
+            if file.skipped or file.status not in ("modified", "renamed") or not file.path.endswith(".py") or not file.hunks:
+                continue
+            old, new = read_old_source(context.diff, file), read_new_source(context.diff, file.path)
+            try:
+                names = changed_functions(old, new) if old is not None and new is not None else []
+            except (SyntaxError, ValueError, RecursionError):
+                result.notes.append(f"{file.path}: does not parse on both sides; behaviour not compared")
+                continue
+            result.paths.append(file.path)
+            result.hunks_reviewed += len(file.hunks)
+            for owner, group in _by_owner(names).items():
+                raise_if_cancelled(context.cancel, "review cancelled during the behaviour diff")
+                if time.monotonic() - started > BUDGET_SECONDS:
+                    late += group
+                    continue
+                result.findings += self._compare(context, root, file, old, new, group, result.notes)
+        if late:
+            result.notes.append(f"behaviour not compared for {', '.join(late)}: past the {BUDGET_SECONDS:.0f} s budget")
+        return result
+
+    def _compare(self, context: DiffContext, root: Path, file, old: str, new: str, names: list[str], notes: list[str]) -> list[Finding]:
+        tests = _project_tests(root, file.path)
+        calls: dict[str, list[str]] = {name: candidate_calls(old, new, name, tests) for name in names}
+        constructor = constructors(ast.parse(new), names[0])[0] if not names[0].endswith(".__init__") and "." in names[0] else None
+        reports = _run(context, root, file.path, [c for cs in calls.values() for c in cs], [old, new], constructor)
+        if reports is None:
+            notes.append(f"{file.path}: {', '.join(names)} could not be imported in the sandbox; behaviour not compared")
+            return []
+        added = sorted({n for h in file.hunks for n in h.changed_lines})
+        findings = []
+        for name in names:
+            pairs = differences(*(_only(r, calls[name]) for r in reports))
+            span = _span(new, name)
+            if not pairs:
+                more = _model_calls(context, file.path, new, name, reports[1], calls[name], span, added)
+                if more:
+                    extra = _run(context, root, file.path, more, [old, new], constructor)
+                    pairs = differences(*(_only(r, more) for r in extra)) if extra else []
+            if pairs:
+                findings.append(_finding(file.path, name, pairs, len(calls[name]), span, added))
+        return findings
+
+
+def _by_owner(names: list[str]) -> dict[str | None, list[str]]:
+    """Functions (and ``__init__`` methods, called as ``Class(...)``) under ``None``, other
+    methods under their class: one sandboxed run per group, as a group shares its ``obj``."""
+    groups: dict[str | None, list[str]] = {}
+    for name in names:
+        free = "." not in name or name.endswith(".__init__")
+        groups.setdefault(None if free else name.rsplit(".", 1)[0], []).append(name)
+    return groups
+
+
+def _project_tests(root: Path, path: str) -> str | None:
+    from lfcode.testgen.frameworks import (
+        FrameworkError,
+        detect_framework,
+        read_existing,
+    )
+
+    try:
+        return read_existing(detect_framework(root / path, root, "python"))
+    except (FrameworkError, OSError, UnicodeDecodeError):
+        return None
+
+
+def _run(context: DiffContext, root: Path, path: str, calls: list[str], versions: list[str], constructor: str | None):
+    reports = run_calls_on_versions(root, root / path, calls, versions, constructor=constructor, sandbox=context.sandbox,
+                                    call_seconds=CALL_SECONDS, timeout=30.0, details=True, cancel=context.cancel)
+    return None if any(r.import_error for r in reports) else reports
+
+
+def _only(report, calls: list[str]) -> list[CallOutcome]:
+    wanted = set(calls)
+    return [o for o in report.outcomes if o.call in wanted]
+
+
+def _span(source: str, qualname: str) -> tuple[int, int]:
+    function = find_function(ast.parse(source), qualname)
+    return function.lineno, function.end_lineno or function.lineno
+
+
+def _model_calls(context: DiffContext, path: str, new: str, name: str, report, calls: list[str], span: tuple[int, int], added: list[int]) -> list[str]:
+    """Calls the model proposes to reach the function's changed lines no call executed (none
+    when every changed line ran, or the model fails: the failure is not the review's)."""
+    ran = {line for o in _only(report, calls) for line in (o.lines or ())}
+    missed = {n for n in added if span[0] <= n <= span[1]} - ran
+    if not missed:
+        return []
+    if name.endswith(".__init__"):
+        return []
+    callee = f"obj.{name.rsplit('.', 1)[-1]}" if "." in name else name
+    try:
+        proposed = model_calls(context.backend, path, context.cancel, marked_source(new, span[0], span[1], missed), callee, calls[:3])
+    except LfcodeError:
+        raise_if_cancelled(context.cancel, "review cancelled during the behaviour diff")
+        return []
+    return [c for c in proposed if c not in calls][:10]
+
+
+def _finding(path: str, name: str, pairs: list[tuple[CallOutcome, CallOutcome]], tried: int, span: tuple[int, int], added: list[int]) -> Finding:
+    before, after = pairs[0]
+    inside = [n for n in added if span[0] <= n <= span[1]] or [span[0]]
+    executed = [n for n in inside if n in set(after.lines or ())]
+    line = executed[0] if executed else inside[0]
+    was, now = shown(before, after), shown(after, before)
+    verb = was.split(" ", 1)[0]
+    change = f"{was} before and {now.removeprefix(verb + ' ')} now"
+    message = f"`{after.call}` {change}; the change may be intended"
+    return Finding(
+        path=path, line=line, severity="warning", category="bug", message=message, analyzer="behaviour", rule="behaviour/changed-result",
+        evidence=Evidence(kind="run", call=after.call, before=was, after=now, line=line,
+                          text=f"the old and the new `{name}` ran the same {tried} calls in the sandbox: {len(pairs)} changed result"),
+    )
+
+
+#: The one behaviour analyzer (registered as ``behaviour`` in :mod:`lfcode.review.analyzers.registry`).
+BEHAVIOUR = BehaviourAnalyzer()

@@ -1,0 +1,92 @@
+"""The behaviour diff: the same calls against the old and the new version, in the real sandbox.
+
+Uses the standard library's ``colorsys.py`` with the two bugs of issue 14: in ``hls_to_rgb``,
+``if l <= 0.5: m2 = l * (1.0+s)`` becomes ``if l < 0.5: m2 = l * (1.0-s)``, and ``rgb_to_yiq``
+returns ``(y, q, i)`` instead of ``(y, i, q)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import colorsys
+from pathlib import Path
+
+import git
+import pytest
+
+from lfcode.backends.fake import FakeBackend
+from lfcode.review.analyzers.base import run_analyzers
+from lfcode.review.analyzers.behaviour import BEHAVIOUR, candidate_calls, changed_functions
+from lfcode.review.result import ReviewOptions
+from tests.unit.review.gitutil import commit, isolated_git, make_repo, snapshot, write  # noqa: F401
+
+COLORSYS = Path(colorsys.__file__).read_text(encoding="utf-8")
+HLS_BUG = COLORSYS.replace("if l <= 0.5:\n        m2 = l * (1.0+s)", "if l < 0.5:\n        m2 = l * (1.0-s)")
+YIQ_BUG = COLORSYS.replace("return (y, i, q)", "return (y, q, i)")
+
+
+def test_changed_functions_are_those_whose_syntax_tree_changed() -> None:
+    assert changed_functions(COLORSYS, HLS_BUG) == ["hls_to_rgb"]
+    assert changed_functions(COLORSYS, YIQ_BUG) == ["rgb_to_yiq"]
+    reformatted = COLORSYS.replace("def rgb_to_yiq(r, g, b):", "def rgb_to_yiq(r, g, b):  # reformatted").replace(
+        '"""Conversion functions between RGB and other color systems.', '"""Conversions between colour systems.')
+    assert changed_functions(COLORSYS, reformatted) == []
+    assert changed_functions(COLORSYS, ast.unparse(ast.parse(COLORSYS))) == []
+
+
+def test_candidate_calls_use_the_constants_of_both_versions() -> None:
+    old = "def f(x: int):\n    return x > 10\n"
+    new = "def f(x: int):\n    return x > 12\n"
+    calls = candidate_calls(old, new, "f", tests="from m import f\n\ndef test_f():\n    assert f(99)\n")
+    assert calls[0] == "f(99)"
+    assert {"f(10)", "f(11)", "f(12)", "f(13)"} <= set(calls)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> git.Repo:
+    r = make_repo(tmp_path / "work")
+    commit(r, {"colorsys.py": COLORSYS}, "first")
+    yield r
+    r.close()
+
+
+def review(repo: git.Repo):
+    return run_analyzers(repo.working_tree_dir, ReviewOptions(), FakeBackend(default=""), [BEHAVIOUR])
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+def test_both_colorsys_bugs_are_shown_with_a_call_whose_result_changed(repo: git.Repo) -> None:
+    write(repo, {"colorsys.py": HLS_BUG.replace("return (y, i, q)", "return (y, q, i)")})
+    root = Path(repo.working_tree_dir)
+    before = snapshot(root)
+    result = review(repo)
+    assert snapshot(root) == before
+    by_function = {f.evidence.call.split("(")[0]: f for f in result.findings}
+    assert set(by_function) == {"hls_to_rgb", "rgb_to_yiq"}
+    hls = by_function["hls_to_rgb"]
+    lines = COLORSYS.splitlines()
+    assert lines[hls.line - 1].strip() in ("if l <= 0.5:", "m2 = l * (1.0+s)")
+    assert (hls.severity, hls.rule, hls.evidence.kind) == ("warning", "behaviour/changed-result", "run")
+    assert hls.message.startswith(f"`{hls.evidence.call}` returned `")
+    assert "may be intended" in hls.message
+    # The evidence is true: run the call on both versions here.
+    old_ns: dict = {}
+    new_ns: dict = {}
+    exec(compile(COLORSYS, "old", "exec"), old_ns)  # noqa: S102 - the standard library's own code
+    exec(compile(HLS_BUG, "new", "exec"), new_ns)  # noqa: S102
+    call = hls.evidence.call
+    assert repr(eval(call, old_ns)) in hls.evidence.before and repr(eval(call, new_ns)) in hls.evidence.after  # noqa: S307
+    assert repr(eval(call, old_ns)) != repr(eval(call, new_ns))  # noqa: S307
+    yiq = by_function["rgb_to_yiq"]
+    assert lines[yiq.line - 1].strip() == "return (y, i, q)"
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+def test_an_equivalent_refactor_gives_no_finding(repo: git.Repo) -> None:
+    refactor = COLORSYS.replace("    y = 0.30*r + 0.59*g + 0.11*b\n", "    luma = 0.30*r + 0.59*g + 0.11*b\n    y = luma\n")
+    assert changed_functions(COLORSYS, refactor) == ["rgb_to_yiq"]
+    write(repo, {"colorsys.py": refactor})
+    result = review(repo)
+    assert result.findings == [] and result.paths == ["colorsys.py"]
