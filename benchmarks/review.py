@@ -212,7 +212,7 @@ def find(tree: ast.Module, qualname: str) -> ast.AST:
     return node
 
 
-def review_case(module: str, before: str, after: str, backend, workdir: Path, analyzers: list[str] | None):
+def review_case(module: str, before: str, after: str, backend, workdir: Path, analyzers: list[str] | None, model_calls: bool = False):
     """Commit ``before`` as ``pkg/<module>.py`` in a fresh repository, write ``after`` over it and
     review the working tree; ``(result, seconds)``."""
     if workdir.exists():
@@ -226,7 +226,7 @@ def review_case(module: str, before: str, after: str, backend, workdir: Path, an
     repo.close()
     path.write_text(after, encoding="utf-8")
     start = time.perf_counter()
-    result = review_changes(workdir, ReviewOptions(include_untracked=False), backend, analyzers=analyzers)
+    result = review_changes(workdir, ReviewOptions(include_untracked=False, model_calls=model_calls), backend, analyzers=analyzers)
     return result, time.perf_counter() - start
 
 
@@ -297,6 +297,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=10, help="functions per bug kind / change kind")
     parser.add_argument("--analyzers", help="comma-separated analyzers (default: all)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model-calls", action="store_true", help="the behaviour diff also asks the model for calls")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
     settings = Settings(model=args.model, backend=args.backend, n_ctx=args.n_ctx)
@@ -336,7 +337,7 @@ def main() -> None:
                         after, line = preserve(src, fn, kind), None
                         if after is None:
                             continue
-                    result, secs = review_case(module, src, after, backend, tmp / "case", analyzers)
+                    result, secs = review_case(module, src, after, backend, tmp / "case", analyzers, args.model_calls)
                     hunks += result.hunks_reviewed
                     seconds += secs
                     found = serious(result)

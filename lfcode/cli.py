@@ -333,12 +333,14 @@ def review(
         chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else settings.review_analyzers
         _warn_remote(settings)
         try:
-            backend = make_backend(settings) if chosen is None or "model" in chosen or "behaviour" in chosen else UnavailableBackend("not needed")
+            wanted = chosen is None or "model" in chosen or ("behaviour" in chosen and settings.review_model_calls)
+            backend = make_backend(settings) if wanted else UnavailableBackend("the model is not needed by the chosen analyzers")
         except BackendError as exc:
             backend = UnavailableBackend(f"no model: {exc}")
         results = []
         for one in ranges:
-            options = ReviewOptions(staged=staged, range=one, base=base, paths=[str((here / p).resolve()) for p in paths])
+            options = ReviewOptions(staged=staged, range=one, base=base, paths=[str((here / p).resolve()) for p in paths],
+                                    model_calls=settings.review_model_calls)
             with progress(sys.stderr) as update:
                 results.append(service.review_changes(root, options, backend, update, analyzers=chosen, sandbox=settings.sandbox))
         result = service.combine(results)

@@ -80,6 +80,9 @@ class Settings(BaseModel):
     review_analyzers: list[str] | None = Field(
         None, description="the analyzers `lfcode review` runs (ids: secrets, ruff, behaviour, coroutines, rules, model); None = all"
     )
+    review_model_calls: bool = Field(
+        False, description="the review's behaviour diff also asks the model for calls reaching changed lines nothing else ran"
+    )
     fake_script: str | None = Field(None, description="JSON script for the fake backend (tests)")
     fake_record: str | None = Field(None, description="JSON-lines file the fake backend appends to (tests)")
 

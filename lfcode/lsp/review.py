@@ -112,7 +112,7 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
             job.report_threadsafe(f"{done}/{total} hunks")
 
         result = await job.run(
-            ls.session.run_blocking(service.review_changes, folder, ReviewOptions(), backend, progress, job.cancel,
+            ls.session.run_blocking(service.review_changes, folder, ReviewOptions(model_calls=ls.settings.review_model_calls), backend, progress, job.cancel,
                                     ls.settings.review_analyzers, ls.settings.sandbox), REVIEW_TIMEOUT_S
         )
         count = len(result.findings)

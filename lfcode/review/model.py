@@ -42,7 +42,7 @@ from lfcode.review.model_prompt import (
     render_hunk,
 )
 from lfcode.review.result import ProgressCallback, ReviewOptions, ReviewResult
-from lfcode.review.sources import read_new_source
+from lfcode.review.sources import read_new_source, syntax_unchanged
 
 __all__ = [
     "ModelAnalyzer",
@@ -210,7 +210,13 @@ class ModelAnalyzer:
         notes: list[str] = []
         budget = backend.capabilities.n_ctx - options.max_tokens - 8
         check_fits(prompt, backend, budget, options.max_tokens)
-        jobs = [(f.path, h) for f in diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
+        files = [f for f in diff.files if not f.skipped and f.status != "deleted" and f.hunks]
+        # Formatting or comments only: the syntax tree proves nothing the code does changed.
+        same = [f for f in files if syntax_unchanged(diff, f)]
+        if same:
+            notes.append(f"{len(same)} file(s) whose syntax tree did not change (formatting or comments only) "
+                         "were not sent to the model")
+        jobs = [(f.path, h) for f in files if f not in same for h in f.hunks]
         notes.extend(f"{f.path}: deleted file, not reviewed" for f in diff.files
                      if f.status == "deleted" and not f.skipped)
         sources = _SourceCache(diff, options.use_context)

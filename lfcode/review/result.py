@@ -26,14 +26,18 @@ class ReviewOptions(DiffSpec):
 
     ``max_tokens`` caps each answer, in model tokens; ``use_context`` turns the tree-sitter
     context on; ``template`` is a prompt template file (default ``prompts/review.txt``);
-    ``clamp_distance`` is how many lines a finding may miss the changed lines by and still be
-    moved onto them.
+    ``clamp_distance`` is how many lines away from the line a model finding cites the added line
+    holding its quote may be (the finding then moves there; see
+    :func:`lfcode.review.grounding.ground`); ``model_calls`` lets the behaviour diff ask the model
+    for calls reaching changed lines nothing else ran (off by default: with the embedded model it
+    found nothing more and cost seconds per hunk, see the README).
     """
 
     max_tokens: int = Field(default=256, ge=16)
     use_context: bool = True
     template: str | None = None
     clamp_distance: int = Field(default=3, ge=0)
+    model_calls: bool = False
 
 
 class ReviewResult(BaseModel):

@@ -7,13 +7,14 @@ characters.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import git
 
 from lfcode.review.diff import DiffResult, FileDiff, ReviewError, open_repo
 
-__all__ = ["read_new_source", "read_old_source"]
+__all__ = ["read_new_source", "read_old_source", "syntax_unchanged"]
 
 
 def _blob(root: str, rev: str) -> bytes | None:
@@ -49,3 +50,18 @@ def read_old_source(result: DiffResult, file: FileDiff) -> str | None:
         return None
     data = _blob(result.root, f"{result.base}:{file.old_path or file.path}")
     return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def syntax_unchanged(result: DiffResult, file: FileDiff) -> bool:
+    """True when ``file`` is Python and both sides parse to the same syntax tree (positions,
+    comments and formatting do not count; a docstring does): the change cannot alter what the
+    code does. False when either side is missing, unreadable, or does not parse."""
+    if not file.path.endswith((".py", ".pyi")):
+        return False
+    old, new = read_old_source(result, file), read_new_source(result, file.path)
+    if old is None or new is None:
+        return False
+    try:
+        return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False

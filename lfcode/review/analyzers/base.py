@@ -10,8 +10,10 @@ analyzers in order and merges their answers into one :class:`~lfcode.review.resu
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -157,24 +159,22 @@ def run_analyzers(
     context = DiffContext(Path(repo_path), diff, options, backend, progress, cancel, sandbox)
     result = ReviewResult(root=diff.root, description=diff.description)
     notes, found, failures = list(diff.notes), [], []
-    for analyzer in analyzers:
-        try:
-            analysis = analyzer.analyze(context)
-        except Cancelled:
-            raise
-        except LfcodeError as exc:
+    for analyzer, outcome in zip(analyzers, _run_all(analyzers, context)):
+        if isinstance(outcome, Cancelled):
+            raise outcome
+        if isinstance(outcome, LfcodeError):
             raise_if_cancelled(cancel, f"review cancelled during the {analyzer.id} analyzer")
             if analyzer.required:
-                raise ReviewIncomplete(f"the {analyzer.id} analyzer failed ({exc}); it must run for a review to pass") from exc
-            failures.append(f"{analyzer.id}: {exc}")
-            notes.append(f"the {analyzer.id} analyzer did not run: {exc}")
+                raise ReviewIncomplete(f"the {analyzer.id} analyzer failed ({outcome}); it must run for a review to pass") from outcome
+            failures.append(f"{analyzer.id}: {outcome}")
+            notes.append(f"the {analyzer.id} analyzer did not run: {outcome}")
             continue
         raise_if_cancelled(cancel, f"review cancelled during the {analyzer.id} analyzer")
         result.analyzers.append(analyzer.id)
-        found.extend(analysis.findings)
-        notes.extend(analysis.notes)
-        result.hunks_reviewed = max(result.hunks_reviewed, analysis.hunks_reviewed)
-        for path in analysis.paths:
+        found.extend(outcome.findings)
+        notes.extend(outcome.notes)
+        result.hunks_reviewed = max(result.hunks_reviewed, outcome.hunks_reviewed)
+        for path in outcome.paths:
             if path not in result.paths:
                 result.paths.append(path)
     if failures and not result.analyzers and context.jobs():
@@ -183,6 +183,60 @@ def run_analyzers(
     result.files_reviewed = len(result.paths)
     result.notes = notes
     return result
+
+
+#: The analyzer that runs in its own thread beside the others: it is bound by the model, they by
+#: subprocesses (ruff, the sandbox), so on a laptop the two overlap.
+_BESIDE = "model"
+
+
+def _run_all(analyzers: Sequence[Analyzer], context: DiffContext) -> list[Analysis | LfcodeError]:
+    """Each analyzer's :class:`Analysis`, or the :class:`~lfcode.errors.LfcodeError` it raised
+    (:class:`~lfcode.errors.Cancelled` included), in order. The model analyzer runs in a thread
+    beside the others; every use of the backend is serialised (:class:`_Serialized`), as a
+    behaviour diff may ask the model too."""
+    beside = [a for a in analyzers if a.id == _BESIDE]
+    if beside and len(analyzers) > 1:
+        context = dataclasses.replace(context, backend=_Serialized(context.backend))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        futures = {id(a): pool.submit(_run_one, a, context) for a in beside}
+        outcomes = {id(a): _run_one(a, context) for a in analyzers if a.id != _BESIDE}
+        outcomes.update({key: future.result() for key, future in futures.items()})
+    return [outcomes[id(a)] for a in analyzers]
+
+
+def _run_one(analyzer: Analyzer, context: DiffContext) -> Analysis | LfcodeError:
+    try:
+        return analyzer.analyze(context)
+    except LfcodeError as exc:
+        return exc
+
+
+class _Serialized:
+    """A backend whose calls take turns (llama.cpp models are not thread-safe): a generation
+    holds the lock until its stream is exhausted or closed."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner, self._lock = inner, threading.Lock()
+
+    @property
+    def capabilities(self):
+        return self.inner.capabilities
+
+    def tokenize(self, text: str) -> list[int]:
+        with self._lock:
+            return self.inner.tokenize(text)
+
+    def complete(self, request, cancel):
+        with self._lock:
+            yield from self.inner.complete(request, cancel)
+
+    def chat(self, messages, request, cancel):
+        with self._lock:
+            yield from self.inner.chat(messages, request, cancel)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _redacted(finding: Finding) -> Finding:

@@ -7,9 +7,9 @@ call and both results, e.g. "`hls_to_rgb(0.0, 0.25, 1.0)` returned `(0.25, 0.25,
 differs between the versions, so a pure reformatting is settled without running anything. The
 calls come from the constants of *both* versions and their type hints (the test generator's
 :func:`~lfcode.testgen.observed.propose_calls` and hypothesis draws,
-:func:`~lfcode.testgen.inputs.draw_calls`), the project's tests of the function, and, when those
-leave a changed line unexecuted and show no difference, the model
-(:func:`~lfcode.testgen.model_calls.model_calls`). Both versions run through
+:func:`~lfcode.testgen.inputs.draw_calls`), the project's tests of the function, and, with
+``ReviewOptions.model_calls`` (setting ``review_model_calls``) when those leave a changed line
+unexecuted and show no difference, the model (:func:`~lfcode.testgen.model_calls.model_calls`). Both versions run through
 :func:`lfcode.execution.engine.run_calls_on_versions`: a temporary copy of the project, the OS
 sandbox, each call twice (a call whose result is not stable in either version is not compared).
 
@@ -22,6 +22,7 @@ be intended (a bug fix changes results too), so the severity is ``warning``.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import time
 from collections.abc import Sequence
@@ -38,10 +39,12 @@ from lfcode.testgen.model_calls import marked_source, model_calls
 from lfcode.testgen.observed import existing_calls, find_function, propose_calls
 from lfcode.testgen.search import assertable, constructors
 
-__all__ = ["BEHAVIOUR", "BehaviourAnalyzer", "candidate_calls", "changed_functions", "differences", "same_result", "shown"]
+__all__ = ["BEHAVIOUR", "BehaviourAnalyzer", "candidate_calls", "changed_functions", "differences", "object_builders", "same_result", "shown"]
 
+#: Byte strings, which the test generator's pools for parameters without a hint leave out.
+BYTES = ("b''", "b'abc'", "b'\\x00\\xff'")
 #: Calls tried per function (each runs twice per version), drawn inputs per version, seconds per call.
-MAX_CALLS = 80
+MAX_CALLS = 100
 DRAWN = 30
 CALL_SECONDS = 0.5
 #: Wall-clock budget of the whole analyzer, seconds; functions past it are listed in a note.
@@ -78,14 +81,42 @@ def _runnable(qualname: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -
     name = qualname.rsplit(".", 1)[-1]
     if isinstance(function, ast.AsyncFunctionDef) or name in _LIFECYCLE:
         return False
-    decorators = {ast.unparse(d).split("(")[0].rsplit(".", 1)[-1] for d in function.decorator_list}
-    return not decorators & {"property", "setter", "getter", "deleter", "overload", "abstractmethod", "contextmanager"}
+    decorators = _decorators(function)
+    if "property" in decorators:
+        return "." in qualname
+    return not decorators & {"setter", "getter", "deleter", "overload", "abstractmethod", "contextmanager"}
+
+
+def _decorators(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    return {ast.unparse(d).split("(")[0].rsplit(".", 1)[-1] for d in function.decorator_list}
+
+
+def _is_property(tree: ast.Module, qualname: str) -> bool:
+    return "." in qualname and "property" in _decorators(find_function(tree, qualname))
+
+
+def object_builders(tree: ast.Module, qualname: str) -> list[str | None]:
+    """How to build objects for method ``qualname``: the test generator's
+    :func:`~lfcode.testgen.search.constructors` (from ``__init__``'s hints), or, for a class
+    built by ``__new__`` alone (``Fraction``), up to three calls drawn from ``__new__``'s hints."""
+    builders = constructors(tree, qualname)
+    owner = qualname.rsplit(".", 1)[0]
+    if builders == [f"{owner}()"]:
+        try:
+            new = find_function(tree, owner + ".__new__")
+        except LookupError:
+            return builders
+        every = copy.deepcopy(new)  # its parameters usually all have defaults: draw them all
+        every.args.defaults = []
+        builders = [*dict.fromkeys([*draw_calls(every, owner, True, 4, 0), f"{owner}()"])][:4]
+    return builders
 
 
 def changed_functions(old: str, new: str) -> list[str]:
     """Qualified names (``f``, ``Class.m``) of the functions present in both module texts whose
-    syntax tree changed (docstrings ignored), that the engine can call (not ``async``, not a
-    dunder, property or context manager), in new-file order.
+    syntax tree changed (docstrings ignored), that the engine can call or read (not ``async``, a
+    lifecycle or attribute-access special method, a setter or a context manager; a property is
+    read), in new-file order.
 
     Raises:
         SyntaxError: either text does not parse.
@@ -98,7 +129,9 @@ def changed_functions(old: str, new: str) -> list[str]:
 def candidate_calls(old: str, new: str, qualname: str, tests: str | None = None, drawn: int = DRAWN) -> list[str]:
     """Calls to try on both versions of ``qualname`` (``obj.m(...)`` for a method): the calls of
     the project's ``tests`` text, then :func:`~lfcode.testgen.observed.propose_calls` with the
-    constants of each version, then ``drawn`` hypothesis draws from each version's hints; at most
+    constants of each version (plus the module-level constants it compares against, by name, and
+    byte strings, one argument at a time; for a method, also on objects built by other drawn
+    constructors), then ``drawn`` hypothesis draws from each version's hints; at most
     :data:`MAX_CALLS`, without duplicates.
 
     Raises:
@@ -112,32 +145,41 @@ def candidate_calls(old: str, new: str, qualname: str, tests: str | None = None,
             calls += draw_calls(find_function(ast.parse(text), qualname), owner, True, drawn, 0)
         return list(dict.fromkeys(calls))[:MAX_CALLS]
     callee = f"obj.{name}" if method else qualname
+    if _is_property(ast.parse(new), qualname):  # read on ``obj`` and on objects the other constructors build
+        return [f"obj.{name}", *(f"{ctor}.{name}" for text in (new, old) for ctor in object_builders(ast.parse(text), qualname)[1:])]
     calls = existing_calls(tests, qualname) if tests else []
     for text in (new, old):
+        tree = ast.parse(text)
         proposed = propose_calls(text, qualname)
-        calls += proposed + _with_module_constants(ast.parse(text), qualname, proposed[:3])
+        calls += proposed + _with_values(proposed[:3], _module_constants(tree, qualname)) + _with_values(proposed[:1], BYTES)
+        if method:  # other objects than ``obj``: built inline by the other drawn constructors
+            calls += [f"{ctor}.{call.removeprefix('obj.')}" for ctor in object_builders(tree, qualname)[1:] for call in proposed[:4]]
     for text in (new, old):
         calls += draw_calls(find_function(ast.parse(text), qualname), callee, method, drawn, 0)
     return list(dict.fromkeys(calls))[:MAX_CALLS]
 
 
-def _with_module_constants(tree: ast.Module, qualname: str, bases: list[str]) -> list[str]:
-    """``bases`` with each argument in turn replaced by each module-level constant the function
-    compares against (``if hue < ONE_SIXTH``: the boundary itself, by name; the call is evaluated
-    in the module's namespace, so the name is the value)."""
+def _module_constants(tree: ast.Module, qualname: str) -> list[str]:
+    """The module-level names the function compares against (``if hue < ONE_SIXTH``): passed by
+    name, each is the boundary itself, as calls are evaluated in the module's namespace."""
     function = find_function(tree, qualname)
     module_names = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
                     for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
-    compared = sorted({n.id for c in ast.walk(function) if isinstance(c, ast.Compare)
-                       for n in ast.walk(c) if isinstance(n, ast.Name) and n.id in module_names})
+    return sorted({n.id for c in ast.walk(function) if isinstance(c, ast.Compare)
+                   for n in ast.walk(c) if isinstance(n, ast.Name) and n.id in module_names})
+
+
+def _with_values(bases: list[str], values: Sequence[str]) -> list[str]:
+    """``bases`` with each positional argument in turn replaced by each of ``values``
+    (expressions), one factor at a time."""
     out = []
     for base in bases:
         call = ast.parse(base, mode="eval").body
         if not isinstance(call, ast.Call):
             continue
         for index in range(len(call.args)):
-            for name in compared:
-                args = [ast.Name(name) if i == index else arg for i, arg in enumerate(call.args)]
+            for value in values:
+                args = [ast.parse(value, mode="eval").body if i == index else arg for i, arg in enumerate(call.args)]
                 out.append(ast.unparse(ast.Call(call.func, args, call.keywords)))
     return out
 
@@ -266,7 +308,7 @@ class BehaviourAnalyzer:
     def _compare(self, context: DiffContext, root: Path, file, old: str, new: str, names: list[str], notes: list[str]) -> list[Finding]:
         tests = _project_tests(root, file.path)
         calls: dict[str, list[str]] = {name: candidate_calls(old, new, name, tests) for name in names}
-        constructor = constructors(ast.parse(new), names[0])[0] if not names[0].endswith(".__init__") and "." in names[0] else None
+        constructor = object_builders(ast.parse(new), names[0])[0] if not names[0].endswith(".__init__") and "." in names[0] else None
         reports = _run(context, root, file.path, [c for cs in calls.values() for c in cs], [old, new], constructor)
         if reports is None:
             notes.append(f"{file.path}: {', '.join(names)} could not be imported in the sandbox; behaviour not compared")
@@ -276,7 +318,7 @@ class BehaviourAnalyzer:
         for name in names:
             pairs = differences(*(_only(r, calls[name]) for r in reports))
             span = _span(new, name)
-            if not pairs:
+            if not pairs and context.options.model_calls:
                 more = _model_calls(context, file.path, new, name, reports[1], calls[name], span, added)
                 if more:
                     extra = _run(context, root, file.path, more, [old, new], constructor)
@@ -333,6 +375,8 @@ def _model_calls(context: DiffContext, path: str, new: str, name: str, report, c
     if not missed:
         return []
     if name.endswith(".__init__"):
+        return []
+    if _is_property(ast.parse(new), name):
         return []
     callee = f"obj.{name.rsplit('.', 1)[-1]}" if "." in name else name
     try:

@@ -118,10 +118,11 @@ def test_a_cancelled_review_raises_even_when_an_analyzer_ignores_the_token(
     backend = FakeBackend(["[]"])
     with pytest.raises(Cancelled, match="during the impatient analyzer"):
         service.review_changes(root, ReviewOptions(), backend, cancel=threading.Event(), analyzers=["impatient"])
-    # After the model (registered first here) answered: its findings are not returned either.
-    with pytest.raises(Cancelled, match="during the impatient analyzer"):
+    # The model runs beside the others: whether it answered first or saw the cancel, no result
+    # (and none of its findings) is returned.
+    with pytest.raises(Cancelled):
         service.review_changes(root, ReviewOptions(), backend, cancel=threading.Event(), analyzers=["model", "impatient"])
-    assert len(backend.requests) == 1
+    assert len(backend.requests) <= 1
 
 
 class Broken(LineCounter):

@@ -90,3 +90,23 @@ def test_an_equivalent_refactor_gives_no_finding(repo: git.Repo) -> None:
     write(repo, {"colorsys.py": refactor})
     result = review(repo)
     assert result.findings == [] and result.paths == ["colorsys.py"]
+
+
+@pytest.mark.sandbox
+@pytest.mark.model
+def test_with_model_calls_the_model_proposes_the_input_that_shows_the_change(tmp_path: Path) -> None:
+    """No constant or drawn input reaches ``code * 7 == 337491``; the (scripted) model proposes
+    ``secret(48213)``, which the sandbox runs on both versions."""
+    repo = make_repo(tmp_path / "work")
+    before = "def secret(code: int) -> str:\n    if code * 7 == 337491:\n        return 'open'\n    return 'closed'\n"
+    commit(repo, {"lock.py": before}, "first")
+    write(repo, {"lock.py": before.replace("'open'", "'opened'")})
+    plain = run_analyzers(repo.working_tree_dir, ReviewOptions(), FakeBackend(default="secret(48213)\n"), [BEHAVIOUR])
+    assert plain.findings == []
+    backend = FakeBackend(default="secret(48213)\n")
+    asked = run_analyzers(repo.working_tree_dir, ReviewOptions(model_calls=True), backend, [BEHAVIOUR])
+    (finding,) = asked.findings
+    assert finding.evidence.call == "secret(48213)" and finding.line == 3
+    assert finding.message == "`secret(48213)` returned `'open'` before and `'opened'` now; the change may be intended"
+    assert len(backend.requests) == 1
+    repo.close()

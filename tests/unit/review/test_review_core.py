@@ -178,7 +178,7 @@ def test_context_too_small_for_the_template_is_an_error(repo: git.Repo) -> None:
 
 def test_progress_and_cancel(repo: git.Repo) -> None:
     write(repo, {"notes.txt": numbered(40).replace("line 2\n", "2\n").replace("line 30\n", "30\n"),
-                 "box.py": SOURCE + "\n# more\n"})
+                 "box.py": SOURCE + "\nMORE = 1\n"})
     cancel = threading.Event()
     calls: list[tuple[int, int]] = []
 
@@ -201,7 +201,7 @@ def test_progress_and_cancel(repo: git.Repo) -> None:
 def test_a_cancel_during_a_generation_raises_cancelled_and_returns_no_findings(repo: git.Repo) -> None:
     # Three hunks; the first answer is a finding, the second generation is cancelled mid-way.
     write(repo, {"notes.txt": numbered(40).replace("line 2\n", "2\n").replace("line 30\n", "30\n"),
-                 "box.py": SOURCE + "\n# more\n"})
+                 "box.py": SOURCE + "\nMORE = 1\n"})
     finding = json.dumps([{"line": 2, "severity": "error", "category": "bug", "message": "two"}])
     cancel = threading.Event()
     backend = FakeBackend([finding, "[" + " " * 50 + "]"])
@@ -551,3 +551,14 @@ def test_a_chat_model_is_asked_through_its_chat_template(repo: git.Repo) -> None
     review(repo.working_tree_dir, ReviewOptions(), base)
     assert base.messages == [] and base.requests[0].prompt.endswith("Findings:\n")
 
+
+
+def test_a_formatting_only_python_change_is_not_sent_to_the_model(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "work")
+    commit(repo, {"m.py": "def f(a,b):\n    return a+b  # sum\n", "n.py": "x = 1\n"}, "first")
+    write(repo, {"m.py": "def f(a, b):\n    return a + b  # the sum\n", "n.py": "x = 2\n"})
+    backend = FakeBackend(default="[]")
+    result = review(repo.working_tree_dir, ReviewOptions(), backend)
+    assert len(backend.requests) == 1 and "x = 2" in backend.requests[0].prompt
+    assert "1 file(s) whose syntax tree did not change (formatting or comments only) were not sent to the model" in result.notes
+    repo.close()
