@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from lfcode.backends.base import UnavailableBackend
 from lfcode.errors import UserError
-from lfcode.lsp.jobs import Job, guarded, require_backend
+from lfcode.lsp.jobs import Job, guarded
 from lfcode.lsp.state import LfcodeServer
 
 if TYPE_CHECKING:  # the review modules (GitPython, rich) load on the first review: cold start
@@ -97,7 +98,7 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
     """The ``lfcode.review`` command (see the module docstring).
 
     Raises:
-        UserError: no folder to review, no model, or the time limit passed.
+        UserError: no folder to review, or the time limit passed.
         lfcode.errors.Cancelled: the user cancelled (nothing is published).
         lfcode.errors.LfcodeError: the review failed (see :func:`lfcode.review.service.review_changes`).
     """
@@ -105,7 +106,8 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
     from lfcode.review.result import ReviewOptions
 
     folder = _folder(ls, args)
-    backend = await require_backend(ls)
+    # Without a model the other analyzers still review; the model analyzer's note says why.
+    backend = await ls.session.backend() or UnavailableBackend(f"no model: {ls.session.model.message}")
     async with Job(ls, "lfcode: Review changes") as job:
 
         def progress(done: int, total: int) -> None:

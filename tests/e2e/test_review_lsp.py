@@ -98,3 +98,15 @@ async def test_a_behaviour_finding_reaches_the_editor_with_its_evidence(tmp_path
     assert related.location.uri == uri and related.location.range.start.line == 1
     assert related.message.startswith("evidence: the old and the new `add` ran the same ")
     assert answer["findings"][0]["evidence"]["kind"] == "run"
+
+
+async def test_without_a_model_the_editor_review_still_runs_the_other_analyzers(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "m.py").write_text("def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return add(x, y)\n")
+    env = server_env(tmp_path, model=str(tmp_path / "missing.gguf"), review_analyzers="model,ruff")
+    async with lsp_session(env, root=repo) as (lsp, _result):
+        uri = open_document(lsp, repo / "m.py")
+        answer = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="lfcode.review", arguments=[]))
+        published = list(lsp.diagnostics.get(uri, []))
+    assert [(d.code, d.range.start.line, d.severity) for d in published] == [("ruff/F821", 5, types.DiagnosticSeverity.Error)]
+    assert any(n.startswith("the model analyzer did not run: no model:") for n in answer["notes"]), answer["notes"]

@@ -3,9 +3,12 @@
 An analyzer is given a :class:`DiffContext` (the collected :class:`~lfcode.review.diff.DiffResult`,
 the options, the backend, progress and cancel) and returns an :class:`Analysis`: findings plus
 notes and which hunks and files it covered. It declares the SARIF reporting descriptors of the
-categories it reports as :class:`Rule` records (``tool.driver.rules``, see
+rules it reports as :class:`Rule` records (``tool.driver.rules``, see
 :mod:`lfcode.review.report_sarif`). :func:`run_analyzers` collects the diff once, runs the
-analyzers in order and merges their answers into one :class:`~lfcode.review.result.ReviewResult`.
+analyzers (the model beside the others), merges their answers into one
+:class:`~lfcode.review.result.ReviewResult`, keeps unsupported model findings at ``info`` unless
+another analyzer corroborates them, and masks any credential in the findings' texts. One
+analyzer failing is a note; a required one failing, or all of them, fails the review closed.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class Analyzer(Protocol):
         name: a short human name.
         description: one sentence on what it looks for.
         rules: the :class:`Rule` of each rule it reports (an analyzer whose rules are open-ended,
-            like ruff's, lists the ones it curates; :func:`rule_for` describes the others).
+            like ruff's, lists a few; the SARIF report describes the others from their findings).
         required: its failure fails the whole review closed (the secrets analyzer); any other
             analyzer's failure is a note and the rest still run.
     """
@@ -131,13 +134,13 @@ def run_analyzers(
     cancel: CancelToken | None = None,
     sandbox: str = "required",
 ) -> ReviewResult:
-    """Check the options with every analyzer, collect the diff once, run ``analyzers`` in order
-    and merge their answers.
+    """Check the options with every analyzer, collect the diff once, run ``analyzers`` (the
+    model in a thread beside the others: :func:`_run_all`) and merge their answers in order.
 
     The result's notes are the diff's notes followed by each analyzer's; its findings are all
     analyzers' findings through :func:`~lfcode.review.findings.merge_duplicates`, then
-    :func:`settle_corroboration`, with every credential in their texts masked; ``paths`` is the union in first-reviewed order and
-    ``hunks_reviewed`` the most any analyzer reviewed; ``analyzers`` the ids that ran to the
+    :func:`settle_corroboration`, with every credential in their texts masked; ``paths`` is the
+    union in first-reviewed order and ``hunks_reviewed`` the most any analyzer reviewed; ``analyzers`` the ids that ran to the
     end. ``cancel`` is checked before the diff is collected and after every analyzer as well, so
     a cancelled review never returns a result, even when an analyzer ignores the token.
 

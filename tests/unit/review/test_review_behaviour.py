@@ -16,7 +16,9 @@ import pytest
 
 from lfcode.backends.fake import FakeBackend
 from lfcode.review.analyzers.base import run_analyzers
+from lfcode.execution.engine import CallOutcome
 from lfcode.review.analyzers.behaviour import BEHAVIOUR, candidate_calls, changed_functions
+from lfcode.review.outcomes import differences, same_result, shown
 from lfcode.review.result import ReviewOptions
 from tests.unit.review.gitutil import commit, isolated_git, make_repo, snapshot, write  # noqa: F401
 
@@ -110,3 +112,27 @@ def test_with_model_calls_the_model_proposes_the_input_that_shows_the_change(tmp
     assert finding.message == "`secret(48213)` returned `'open'` before and `'opened'` now; the change may be intended"
     assert len(backend.requests) == 1
     repo.close()
+
+
+def outcome(call: str = "f(1)", value: str | None = "1", literal: bool = True, exception: str | None = None, **extra) -> CallOutcome:
+    return CallOutcome(call=call, value_repr=value, value_type="int", literal=literal, exception_type=exception,
+                       exception_message=None, stdout="", lines=None, arcs=None, ms=1.0, stable=True, timed_out=False, **extra)
+
+
+def test_outcomes_agree_on_values_not_on_float_noise_or_the_sign_of_zero() -> None:
+    assert same_result(outcome(value="(0.1, 0.0)"), outcome(value="(0.10000000000000002, -0.0)"))
+    assert not same_result(outcome(value="(0.1, 0.0)"), outcome(value="(0.1001, 0.0)"))
+    assert same_result(outcome(value=None, exception="ValueError"), outcome(value=None, exception="ValueError"))
+    assert not same_result(outcome(value=None, exception="ValueError"), outcome(value="1"))
+    # A generator's items and the object's state after the call count too.
+    assert not same_result(outcome(items="[1, 2]"), outcome(items="[1, 3]"))
+    changed = outcome(call="obj.push(1)", value="None", state={"size": "2"})
+    assert not same_result(outcome(call="obj.push(1)", value="None", state={"size": "1"}), changed)
+    assert shown(changed, outcome(call="obj.push(1)", value="None", state={"size": "1"})) == "left `obj.size == 2`"
+
+
+def test_differences_leave_out_unstable_calls_and_put_returned_values_first() -> None:
+    before = [outcome("f(1)", "1"), outcome("f(2)", None, exception="KeyError"), outcome("f(3)", "3")]
+    after = [outcome("f(1)", "1"), outcome("f(2)", "2"), outcome("f(3)", "4"),
+             CallOutcome("f(4)", "9", "int", True, None, None, "", None, None, 1.0, False, False)]
+    assert [new.call for _old, new in differences(before, after)] == ["f(3)", "f(2)"]
