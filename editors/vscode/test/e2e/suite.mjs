@@ -23,7 +23,8 @@ const VSIX = process.env.VSIX;
 const SCREENSHOT = process.env.LFCODE_E2E_SCREENSHOT || join(WORK, "ghost-text.png");
 const SKIP_EMBEDDED = !!process.env.LFCODE_E2E_SKIP_EMBEDDED;
 
-const FINDING = JSON.stringify([{ line: 2, severity: "error", category: "bug", message: "sub() adds instead of subtracting" }]);
+// A review finding must quote its added line; the script's token probability (0.99) supports it.
+const FINDING = JSON.stringify([{ line: 2, quote: "return a + b", severity: "error", category: "bug", message: "sub() adds instead of subtracting" }]);
 const COMPLETION = "return a + b\n";
 
 // ---- a tiny sequential runner ---------------------------------------------------------------
@@ -388,7 +389,7 @@ async function fakeBackendSession() {
   const script = join(scriptDir, "script.json");
   // The review (run before any typing) takes the queued finding; every other generation (inline
   // completions, Explain) gets the default.
-  writeFileSync(script, JSON.stringify({ responses: [FINDING], default: COMPLETION }));
+  writeFileSync(script, JSON.stringify({ responses: [FINDING], default: COMPLETION, probability: 0.99 }));
   const s = new Session("fake", {
     env: { LFCODE_BACKEND: "fake", LFCODE_FAKE_SCRIPT: script, LFCODE_FAKE_RECORD: join(scriptDir, "record.jsonl") },
   });
