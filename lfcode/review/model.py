@@ -210,7 +210,7 @@ class ModelAnalyzer:
         notes: list[str] = []
         budget = backend.capabilities.n_ctx - options.max_tokens - 8
         check_fits(prompt, backend, budget, options.max_tokens)
-        files = [f for f in diff.files if not f.skipped and f.status != "deleted" and f.hunks]
+        files = context.files()
         # Formatting or comments only: the syntax tree proves nothing the code does changed.
         same = [f for f in files if syntax_unchanged(diff, f)]
         if same:

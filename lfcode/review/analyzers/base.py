@@ -78,9 +78,17 @@ class DiffContext:
     cancel: CancelToken
     sandbox: str = "required"
 
+    def files(self, suffixes: tuple[str, ...] = (), modified_only: bool = False) -> list[FileDiff]:
+        """The reviewed files with hunks: not skipped, not deleted (with ``modified_only``, only
+        modified or renamed ones, which have an old side), ending with one of ``suffixes`` when
+        given (``(".py",)``)."""
+        wanted = ("modified", "renamed") if modified_only else ("added", "modified", "renamed")
+        return [f for f in self.diff.files if not f.skipped and f.status in wanted and f.hunks
+                and (not suffixes or f.path.endswith(suffixes))]
+
     def jobs(self) -> list[tuple[FileDiff, Hunk]]:
         """``(file, hunk)`` for every hunk of every reviewed (not skipped, not deleted) file."""
-        return [(f, h) for f in self.diff.files if not f.skipped and f.status != "deleted" for h in f.hunks]
+        return [(f, h) for f in self.files() for h in f.hunks]
 
 
 @dataclass

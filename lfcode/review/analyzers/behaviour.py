@@ -209,9 +209,7 @@ class BehaviourAnalyzer:
         """
         result, started, late = Analysis(), time.monotonic(), []
         root = Path(context.diff.root)
-        for file in context.diff.files:
-            if file.skipped or file.status not in ("modified", "renamed") or not file.path.endswith(".py") or not file.hunks:
-                continue
+        for file in context.files((".py",), modified_only=True):
             old, new = read_old_source(context.diff, file), read_new_source(context.diff, file.path)
             try:
                 names = changed_functions(old, new) if old is not None and new is not None else []
@@ -220,7 +218,7 @@ class BehaviourAnalyzer:
                 continue
             result.paths.append(file.path)
             result.hunks_reviewed += len(file.hunks)
-            for owner, group in _by_owner(names).items():
+            for group in _by_owner(names).values():
                 raise_if_cancelled(context.cancel, "review cancelled during the behaviour diff")
                 if time.monotonic() - started > BUDGET_SECONDS:
                     late += group

@@ -96,9 +96,7 @@ class CoroutinesAnalyzer:
         """Check every changed Python file's new text. Raises :class:`~lfcode.errors.Cancelled`
         once ``context.cancel`` is set."""
         result = Analysis()
-        for file in context.diff.files:
-            if file.skipped or file.status == "deleted" or not file.path.endswith(".py") or not file.hunks:
-                continue
+        for file in context.files((".py",)):
             raise_if_cancelled(context.cancel, "review cancelled during the coroutine check")
             source = read_new_source(context.diff, file.path)
             if source is None or "async def" not in source:

@@ -141,7 +141,7 @@ class RuffAnalyzer:
         """
         result = Analysis()
         root = Path(context.diff.root)
-        files = [f for f in context.diff.files if not f.skipped and f.status != "deleted" and f.path.endswith(_SUFFIXES) and f.hunks]
+        files = context.files(_SUFFIXES)
         if not files:
             return result
         ruff = find_ruff()
