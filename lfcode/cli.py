@@ -193,11 +193,18 @@ def _warn_remote(settings) -> None:
 @cli.command()
 @click.argument("target", metavar="FILE[:LINE]")
 @click.option("--model", help='GGUF path or "embedded" (overrides settings).')
-def explain(target: str, model: str | None) -> None:
-    """Explain the function, method or class at LINE of FILE (1-based), or the whole FILE."""
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--no-examples", is_flag=True, help="Do not run calls in the sandbox for worked examples.")
+def explain(target: str, model: str | None, fmt: str, no_examples: bool) -> None:
+    """Explain the function, method or class at LINE of FILE (1-based), or the whole FILE.
+
+    Facts come first (signature, returns, raises, calls, callers, side effects), then worked
+    examples run in the sandbox (Python), then the model's summary, labelled and checked."""
+    import json
     import threading
 
     from lfcode.explain import service
+    from lfcode.explain.examples import Examples
 
     name, _, line = target.rpartition(":") if target.rpartition(":")[2].isdigit() else (target, "", "")
     file = Path(name)
@@ -207,13 +214,18 @@ def explain(target: str, model: str | None) -> None:
     symbol = service.symbol_for_line(text, str(file), int(line) if line else None)
     if symbol is None:
         fail(f"line {line} of {file} is not inside a function, method or class")
-    _, backend = _model_for(file, model)
+    settings, backend = _model_for(file, model)
+    cancel = threading.Event()
     try:
-        ctx = service.prepare(text, symbol, str(file), project_root(file))
-        explanation = service.explain_symbol(backend, ctx, threading.Event())
+        prepared = service.prepare(text, symbol, str(file), project_root(file))
+        examples = Examples(note="not run (--no-examples)") if no_examples else service.run_examples(prepared, settings.sandbox, cancel)
+        explanation = service.explain_symbol(backend, prepared, examples, cancel)
     except LfcodeError as exc:
         fail(str(exc))
-    click.echo(clean(explanation.markdown, newlines=True), nl=False)
+    if fmt == "json":
+        click.echo(json.dumps(explanation.as_json(), indent=2))
+    else:
+        click.echo(clean(explanation.markdown, newlines=True), nl=False)
 
 
 @cli.command()

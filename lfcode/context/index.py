@@ -286,6 +286,33 @@ def _suffixes(language: str) -> set[str]:
     return {ext for p in PROFILES.values() if p.symbol_family == family for ext in p.extensions}
 
 
+def project_sources(
+    symbol: Symbol, text: str, path: str | None = None, root: Path | None = None, index: SymbolIndex | None = None,
+) -> tuple[FileSymbols, list[FileSymbols]] | None:
+    """The symbols and calls of ``symbol``'s own file (``text``, at ``path``) and of the other
+    files of its language family: from ``index`` once it has walked ``root`` (see
+    :meth:`SymbolIndex.files`), else from up to :data:`RELATED_FILES` files under ``root`` read
+    from disk (each extracted once per modification time); no ``root``, no other files.
+    ``None`` for a language lfcode does not parse. Blocking when it reads files."""
+    spec = language_for(path, None) or get_language(symbol.language)
+    if spec is None:
+        return None
+    data = text.encode("utf-8", errors="replace")
+    own_symbols = extract(spec, spec.parser().parse(data), data, path or "")
+    others: list[FileSymbols] = []
+    if root is not None:
+        suffixes = _suffixes(spec.name)
+        own = str(Path(path).resolve()) if path else None
+        if index is not None and index.files(root) is not None:
+            others += index.file_symbols(suffixes, exclude=own)
+        else:
+            for file in workspace_files(root, RELATED_FILES, suffixes):
+                indexed = index_file(str(file)) if str(file.resolve()) != own else None
+                if indexed is not None:
+                    others.append(indexed[1])
+    return own_symbols, others
+
+
 def related(
     symbol: Symbol, text: str, path: str | None = None, root: Path | None = None, limit: int = 8,
     index: SymbolIndex | None = None,
@@ -293,27 +320,15 @@ def related(
     """Signatures of what ``symbol`` calls and of what calls it (at most ``limit`` of each).
 
     ``text`` is the symbol's file as the editor has it (its own definitions and calls come
-    first). Other files of the same language family come from ``index`` once it has walked
-    ``root`` (see :meth:`SymbolIndex.files`), else from up to :data:`RELATED_FILES` files under
-    ``root`` read from disk (each extracted once per modification time); no ``root``, no other
-    files. Blocking when it reads files.
+    first); the other files are those of :func:`project_sources`. Blocking when it reads files.
     """
-    spec = language_for(path, None) or get_language(symbol.language)
-    if spec is None:
+    found = project_sources(symbol, text, path, root, index)
+    if found is None:
         return Related()
-    data = text.encode("utf-8", errors="replace")
-    tree = spec.parser().parse(data)
-    sources = [extract(spec, tree, data, path or "")]
-    if root is not None:
-        suffixes = _suffixes(spec.name)
-        own = str(Path(path).resolve()) if path else None
-        if index is not None and index.files(root) is not None:
-            sources += index.file_symbols(suffixes, exclude=own)
-        else:
-            for file in workspace_files(root, RELATED_FILES, suffixes):
-                indexed = index_file(str(file)) if str(file.resolve()) != own else None
-                if indexed is not None:
-                    sources.append(indexed[1])
+    spec = language_for(path, None) or get_language(symbol.language)
+    assert spec is not None
+    tree = spec.parser().parse(text.encode("utf-8", errors="replace"))
+    sources = [found[0], *found[1]]
     inside = [name for name, node in calls(tree.root_node, spec) if symbol.start_line <= node.start_point.row <= symbol.end_line]
     result = Related()
     for name in dict.fromkeys(n for n in inside if n != symbol.name):

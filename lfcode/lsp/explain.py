@@ -37,10 +37,12 @@ async def run_explain(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, str]
         raise UserError("place the cursor inside a function, method or class to explain it", "info")
     async with Job(ls, f"Explaining `{symbol.qualname}`") as job:
         backend = await require_backend(ls)
-        job.report("Reading callers and callees…")
-        ctx = await asyncio.to_thread(service.prepare, text, symbol, path, project_root_for(ls, path), ls.session.workspace.index)
-        job.report("Writing the explanation…")
-        explanation = await job.run(ls.session.run_blocking(service.explain_symbol, backend, ctx, job.cancel), EXPLAIN_SECONDS)
+        job.report("Reading the code, callers and callees…")
+        prepared = await asyncio.to_thread(service.prepare, text, symbol, path, project_root_for(ls, path), ls.session.workspace.index)
+        job.report("Running examples in the sandbox…")
+        examples = await job.run(asyncio.to_thread(service.run_examples, prepared, ls.settings.sandbox, job.cancel), EXPLAIN_SECONDS)
+        job.report("Writing the summary…")
+        explanation = await job.run(ls.session.run_blocking(service.explain_symbol, backend, prepared, examples, job.cancel), EXPLAIN_SECONDS)
         document = await asyncio.to_thread(service.save, explanation)
     markdown = explanation.markdown
     show = ls.client_capabilities.window and ls.client_capabilities.window.show_document

@@ -119,6 +119,8 @@ async def generate_tests_for_add(env: dict[str, str], root: Path) -> tuple[list[
 
 
 
+#: The fake model's answer for `mean` (the summary's start, "**Summary.** `mean`", is the prompt's).
+EXPLANATION_MEAN = " averages `values` with `add`.\n\n**How it works.**\n- It divides the total by `len(values)`.\n- It calls `print_report`.\n\n"
 EXPLANATION = " adds `a` and `b`.\n\n**How it works.**\n- It returns `a + b`.\n\n**Returns.** The sum.\n\n"
 PASSING = "2, 3) == 5\n"  # continues "def test_add():\n    assert add("
 FAILING = "2, 2) == 5\n"
@@ -241,7 +243,7 @@ async def test_generate_tests_appends_after_an_existing_test_file(tmp_path: Path
 async def test_explain_shows_a_markdown_document_outside_the_project(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     before = tree_hash(root)
-    script = write_fake_script(tmp_path / "fake.json", [EXPLANATION])
+    script = write_fake_script(tmp_path / "fake.json", [EXPLANATION_MEAN])
     env = server_env(tmp_path, backend="fake", fake_script=str(script))
     async with lsp_session(env, root=root) as (lsp, _):
         edits = record_edits(lsp)
@@ -256,8 +258,10 @@ async def test_explain_shows_a_markdown_document_outside_the_project(tmp_path: P
     assert document.is_relative_to(tmp_path / "cache" / "lfcode" / "explanations")
     assert not document.is_relative_to(root)
     text = document.read_text()
-    assert "# Function `mean`" in text and "It returns `a + b`." in text
-    assert "def add(a, b)" in text  # the callee's signature, found with tree-sitter tags
+    assert "# Function `mean`" in text and "It divides the total by `len(values)`." in text
+    assert text.index("## Facts") < text.index("## Examples") < text.index("## Summary (local model)")
+    assert f"`add` (`{root / 'calc.py'}:4`)" in text and "`sum` (builtin)" in text and "`len` (builtin)" in text
+    assert "print_report" not in text  # the model named something that is not in the code: dropped
 
 
 async def test_explain_falls_back_to_show_message_without_show_document(tmp_path: Path) -> None:
@@ -331,7 +335,8 @@ async def test_embedded_model_on_a_stdlib_module_in_a_small_project(tmp_path: Pa
     assert [title for title, _, _ in commands(actions)] == ["lfcode: Explain `dedent`", "lfcode: Generate tests for `dedent`"]
     document = Path(lsp.shown_documents[0].uri.removeprefix("file://"))
     assert not document.is_relative_to(root) and explained["markdown"].strip()
-    assert "**Summary.** `dedent`" in document.read_text()
+    explained_text = document.read_text()
+    assert "## Facts" in explained_text and "`re.sub` (library)" in explained_text and "## Summary (local model)" in explained_text
     assert tree_hash(root) == before
     (edit,) = edits[0].edit.document_changes[1].edits
     assert edits[0].edit.document_changes[0].uri == (root / "test_textwrap.py").as_uri()

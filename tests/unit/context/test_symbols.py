@@ -146,7 +146,7 @@ def test_explain_uses_the_workspace_index_instead_of_walking_again(tmp_path: Pat
     (tmp_path / "app.py").write_text("from core import parse\n\ndef main(argv):\n    return parse(argv[1])\n")
     source = "from helpers import normalize\n\n\ndef parse(text):\n    return normalize(text)\n"
     symbol = find_symbol(source, "parse", str(tmp_path / "core.py"))
-    walked = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path).related
+    walked = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path).facts
     index = SymbolIndex()
     assert index.files(tmp_path) is None  # not walked yet: the caller walks itself
     index.start(tmp_path)
@@ -158,8 +158,9 @@ def test_explain_uses_the_workspace_index_instead_of_walking_again(tmp_path: Pat
 
         monkeypatch.setattr(index_module, "files_with_suffix", no_walk)
         monkeypatch.setattr(index_module, "_file_symbols", no_walk)
-        indexed = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path, index).related
+        indexed = service.prepare(source, symbol, str(tmp_path / "core.py"), tmp_path, index).facts
     finally:
         index.close()
     assert indexed == walked
-    assert walked.callees == ["def normalize(text, lower=True)"] and walked.callers == ["def main(argv)"]
+    assert [(c.name, c.kind, c.where) for c in walked.calls] == [("helpers.normalize", "project", f"{tmp_path / 'helpers.py'}:1")]
+    assert walked.called_by == ["def main(argv)"]

@@ -15,7 +15,7 @@ from pygls.workspace.position_codec import PositionCodec
 from lfcode.backends.base import Capabilities
 from lfcode.backends.fake import FakeBackend
 from lfcode.cli import cli
-from lfcode.explain.generate import GenerationCancelled
+from lfcode.errors import Cancelled as GenerationCancelled
 from lfcode.testgen.frameworks import detect_framework
 from lfcode.context.symbols import find_symbol
 from lfcode.testgen.generate import (
