@@ -218,7 +218,7 @@ def explain(target: str, model: str | None, fmt: str, no_examples: bool) -> None
     cancel = threading.Event()
     try:
         prepared = service.prepare(text, symbol, str(file), project_root(file))
-        examples = Examples(note="not run (--no-examples)") if no_examples else service.run_examples(prepared, settings.sandbox, cancel)
+        examples = Examples(note="examples not run (--no-examples)") if no_examples else service.run_examples(prepared, settings.sandbox, cancel)
         explanation = service.explain_symbol(backend, prepared, examples, cancel)
     except LfcodeError as exc:
         fail(str(exc))

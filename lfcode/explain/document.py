@@ -111,7 +111,7 @@ def render_markdown(facts: Facts, examples: Examples, summary: Summary | None, m
         parts.append("## Examples\n\n*Run in the sandbox: each call ran twice and gave this result both times.*\n\n"
                      + "\n".join(f"- `{e.call}` → `{e.result}`" for e in examples.items))
     elif examples.note:
-        parts.append(f"## Examples\n\n*None: {examples.note}.*")
+        parts.append(f"## Examples\n\n*{examples.note[:1].upper()}{examples.note[1:]}.*")
     parts.append(_model_part(summary, model_note))
     return "\n\n".join(parts) + "\n"
 

@@ -3,17 +3,19 @@ steps, checked sentence by sentence before anything is shown.
 
 The model sees the code and the facts (:mod:`lfcode.explain.facts`, :mod:`lfcode.explain.examples`).
 A chat model gets ``prompts/explain_chat.txt`` through its chat template; a base model (the
-embedded Gemma 3 270M) the few-shot completion prompt ``prompts/explain.txt``, which ends with
-the start of the answer (``**Summary.** `name```). Each sentence of the answer is then dropped
-when it:
+embedded Gemma 3 270M) the completion prompt ``prompts/explain.txt``, which ends with the start
+of the answer (``**Summary.** `name```). Neither has a few-shot example: the embedded model
+copied the earlier one into 31% of its answers (``benchmarks/explain.py``). Each sentence of the
+answer is then dropped when it:
 
+- is not a whole sentence (a heading, a fragment under :data:`MIN_WORDS` words, cut off);
+- repeats the prompt's own text (:func:`prompt_sentences`: a shared run of :data:`COPY_WORDS`
+  words the code and facts do not have, or a ``difflib`` ratio of at least :data:`COPY_RATIO`);
 - names an identifier (in backticks, or code-like: ``snake_case``, ``camelCase``, ``a.b``,
-  ``f()``) or a number in backticks that occurs neither in the code nor in the facts;
-- is close to a sentence of the prompt's few-shot example (a shared run of
-  :data:`COPY_WORDS` words the code and facts do not have, or a ``difflib`` ratio of at least
-  :data:`COPY_RATIO`): small models copy their examples;
+  ``f()``) or a number in backticks that occurs neither in the code nor in the facts' code spans;
 - says what the function returns with a kind of value (a number, a string, a list...) that no
-  observed example returned.
+  observed example returned;
+- repeats a sentence kept before it (small models loop).
 
 A wrong explanation is worse than none: when nothing survives, the document shows the facts
 alone and says so.
@@ -35,7 +37,7 @@ from lfcode.templates import load_template, render
 SUMMARY_MAX_TOKENS = 200
 #: Tokens kept free in the context window besides the answer (template overhead, safety).
 PROMPT_SLACK = 64
-#: A sentence sharing this many consecutive words with a few-shot sentence (words the code and
+#: A sentence sharing this many consecutive words with one of the prompt's (words the code and
 #: facts do not have) is a copy; so is one whose ``difflib`` ratio with it reaches COPY_RATIO.
 COPY_WORDS = 5
 COPY_RATIO = 0.7
@@ -178,7 +180,7 @@ def _words(text: str) -> list[str]:
 
 
 def copied(sentence: str, examples: list[str], allowed_text: str) -> bool:
-    """Whether ``sentence`` repeats one of the few-shot ``examples``: a run of :data:`COPY_WORDS`
+    """Whether ``sentence`` repeats one of the prompt's sentences ``examples``: a run of :data:`COPY_WORDS`
     words in common that ``allowed_text`` (code and facts) does not contain, or a ``difflib``
     ratio of at least :data:`COPY_RATIO` over the words."""
     words = _words(sentence)

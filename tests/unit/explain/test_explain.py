@@ -159,8 +159,8 @@ def test_markdown_notes_missing_examples_and_dropped_sentences(tmp_path: Path) -
         Dropped("It returns a string.", "contradicts the examples' results", "contradicts"),
         Dropped("It calls `nada`.", "names `nada`, which is not in the code or the facts", "unknown"),
     ])
-    markdown = document.render_markdown(facts, Examples(note="not run (--no-examples)"), summary)
-    assert "## Examples\n\n*None: not run (--no-examples).*" in markdown
+    markdown = document.render_markdown(facts, Examples(note="examples not run (--no-examples)"), summary)
+    assert "## Examples\n\n*Examples not run (--no-examples).*" in markdown
     assert ("*3 sentences of the model's answer left out: 2 named something not in the code or the facts, "
             "1 contradicted the examples.*") in markdown
     assert "nope" not in markdown and "nada" not in markdown and "a string" not in markdown
@@ -255,7 +255,7 @@ def test_explain_command_prints_json(tmp_path: Path) -> None:
     assert data["raises"] == [{"type": "ValueError", "line": 7, "via": ""}]
     assert [(c["name"], c["kind"]) for c in data["calls"]] == [("ValueError", "builtin"), ("square", "project")]
     assert data["called_by"] == ["def report(r)"] and data["side_effects"] == []
-    assert data["examples"] == [] and data["examples_note"] == "not run (--no-examples)"
+    assert data["examples"] == [] and data["examples_note"] == "examples not run (--no-examples)"
     assert data["summary"].startswith("`area` gives the area") and data["dropped"] == []
 
 
@@ -265,7 +265,7 @@ def test_explain_command_prints_markdown(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("# Function `square`\n")
     assert "- **Called by:** `def area(radius)`" in result.stdout
-    assert "*None: not run (--no-examples).*" in result.stdout
+    assert "*Examples not run (--no-examples).*" in result.stdout
     whole = run_cli(tmp_path, str(file), "--no-examples")
     assert whole.exit_code == 0, whole.output
     assert whole.stdout.startswith("# Module `circle`")
