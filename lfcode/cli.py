@@ -19,6 +19,8 @@ from lfcode.context.files import project_root
 from lfcode.errors import BackendError, LfcodeError
 from lfcode.terminal import clean
 
+#: The ``--model`` option's help.
+MODEL_HELP = 'GGUF path, "embedded", or ollama:NAME[:TAG], lmstudio:PUBLISHER/MODEL, hf:ORG/NAME/FILE (see `lfcode models`); overrides settings.'
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -86,7 +88,7 @@ def serve(tcp: bool, host: str, port: int, stdio: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("line", type=click.IntRange(min=1))
 @click.argument("col", type=click.IntRange(min=1))
-@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+@click.option("--model", help=MODEL_HELP)
 @click.option("-n", "count", default=1, show_default=True, type=click.IntRange(1, 5), help="Suggestions to print.")
 def complete(file: Path, line: int, col: int, model: str | None, count: int) -> None:
     """Print the suggestion at LINE:COL of FILE (both 1-based; COL counts characters).
@@ -192,7 +194,7 @@ def _warn_remote(settings) -> None:
 
 @cli.command()
 @click.argument("target", metavar="FILE[:LINE]")
-@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+@click.option("--model", help=MODEL_HELP)
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--no-examples", is_flag=True, help="Do not run calls in the sandbox for worked examples.")
 def explain(target: str, model: str | None, fmt: str, no_examples: bool) -> None:
@@ -232,7 +234,7 @@ def explain(target: str, model: str | None, fmt: str, no_examples: bool) -> None
 @click.argument("target", metavar="FILE::SYMBOL")
 @click.option("--run", "run_tests", is_flag=True, help="Run the tests (pytest) and keep only the passing ones.")
 @click.option("--write", is_flag=True, help="Append the tests to the test file (created if needed).")
-@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+@click.option("--model", help=MODEL_HELP)
 @click.option("--model-tests", is_flag=True,
               help="With --run: ask the model for tests even where lfcode can observe the code (Python, pytest).")
 def tests(target: str, run_tests: bool, write: bool, model: str | None, model_tests: bool) -> None:
@@ -301,7 +303,7 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None, model_te
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error", show_default=True,
               help="Exit 1 when a finding is at or above this severity.")
-@click.option("--model", help='GGUF path or "embedded" (overrides settings).')
+@click.option("--model", help=MODEL_HELP)
 @click.option("--install-hook", is_flag=True, help="Install a git pre-push hook running `lfcode review --fail-on error` on what is pushed.")
 @click.option("--uninstall-hook", is_flag=True, help="Remove the lfcode pre-push hook (restoring a chained one).")
 @click.option("--force", is_flag=True, help="With --install-hook: overwrite what stands in the way.")
@@ -365,6 +367,34 @@ def review(
         fail(str(exc))
     click.echo(service.report(result, fmt, color=fmt == "text" and is_tty(sys.stdout), tool_version=__version__))
     sys.exit(service.exit_code(result, fail_on))
+
+
+@cli.command()
+@click.option("--path", "paths", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="Also search DIR (recursively) for *.gguf; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "json"]), default="auto", show_default=True,
+              help="auto: a table on a terminal, JSON otherwise.")
+@click.option("--check", is_flag=True, help="Try to load each file in llama.cpp and say which do not load, and why (seconds per file).")
+def models(paths: tuple[Path, ...], fmt: str, check: bool) -> None:
+    """List the GGUF models on this machine (Ollama, LM Studio, the Hugging Face cache, llama.cpp's
+    cache, the embedded model, each --path DIR) from their headers: the reference to set as
+    `model`, architecture, size, quantization, context, FIM, chat template, roles. Exits 0."""
+    import shutil
+
+    from lfcode.models.report import render_json, render_table
+    from lfcode.models.service import list_models
+    from lfcode.review.report_text import is_tty
+
+    listing = list_models(paths, check=check)
+    for problem in listing.problems:
+        note(f"lfcode: skipped {problem.location}: {problem.reason}")
+    tty = is_tty(sys.stdout)
+    if fmt == "json" or (fmt == "auto" and not tty):
+        click.echo(render_json(listing), nl=False)
+    elif listing.models:
+        click.echo(render_table(listing, color=tty, width=shutil.get_terminal_size((120, 24)).columns), nl=False)
+    if not listing.models:
+        note(f"lfcode: no GGUF model found (searched {', '.join(listing.searched)})")
 
 
 def main() -> None:

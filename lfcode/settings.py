@@ -49,7 +49,11 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    model: str = Field("embedded", description='"embedded" or the path of a GGUF file')
+    model: str = Field(
+        "embedded",
+        description='"embedded", the path of a GGUF file, or a model already on this machine: "ollama:NAME[:TAG]", '
+        '"lmstudio:PUBLISHER/MODEL[/FILE.gguf]", "hf:ORG/NAME[/FILE.gguf]" (`lfcode models` lists them)',
+    )
     backend: Literal["llama-cpp", "openai", "fake"] = "llama-cpp"
     n_ctx: int = Field(4096, ge=256, le=131072, description="context window, tokens")
     n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads; None = all cores")

@@ -24,16 +24,17 @@ __all__ = [
 
 
 def model_path(settings: Settings) -> Path:
-    """The GGUF file to load: the verified embedded model, or the configured path (``~`` expanded).
+    """The GGUF file ``settings.model`` names: the verified embedded model, a model of Ollama,
+    LM Studio or the Hugging Face cache (``ollama:NAME[:TAG]``, ``lmstudio:...``, ``hf:...``), or
+    a path (``~`` expanded); see :func:`lfcode.models.references.resolve_model`.
 
     Raises:
-        BackendError: the embedded model cannot be assembled or verified.
+        BackendError: the reference or path names no file (the message lists the closest
+            matches), or the embedded model cannot be assembled or verified.
     """
-    if settings.model == "embedded":
-        from lfcode.backends.embedded import embedded_model_path
+    from lfcode.models.references import resolve_model
 
-        return embedded_model_path()
-    return Path(settings.model).expanduser()
+    return resolve_model(settings.model)
 
 
 def remote_host(settings: Settings) -> str | None:
