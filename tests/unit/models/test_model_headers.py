@@ -192,7 +192,7 @@ def test_trial_load_tells_loadable_from_not_with_llama_cpps_reason(tmp_path: Pat
 
 def test_a_file_reached_under_two_names_is_read_and_loaded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lfcode.models import service, stores
-    from tests.unit.backends.test_discovery import STORE_VARS, ollama_model
+    from tests.unit.models.test_discovery import STORE_VARS, ollama_model
 
     for var in STORE_VARS:
         monkeypatch.delenv(var, raising=False)
