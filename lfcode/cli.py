@@ -397,6 +397,25 @@ def models(paths: tuple[Path, ...], fmt: str, check: bool) -> None:
         note(f"lfcode: no GGUF model found (searched {', '.join(listing.searched)})")
 
 
+@cli.group()
+def audit() -> None:
+    """The audit log of model calls (the audit_log setting)."""
+
+
+@audit.command("verify")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The log to check (default: $XDG_DATA_HOME/lfcode/audit.jsonl).")
+def audit_verify(path: Path | None) -> None:
+    """Check the audit log's hash chain: exit 0 when intact, 1 at the first edited, deleted,
+    moved or cut line (named), 2 when there is no log to read."""
+    from lfcode.audit.log import verify_report
+
+    code, message = verify_report(path)
+    if code:
+        fail(message, code)
+    click.echo(message)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="lfcode")

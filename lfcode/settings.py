@@ -14,7 +14,8 @@ names the key, the source and the reason, so the server can show it with ``windo
 
 Trust levels: the project's files (layer 3) come with a repository someone else wrote, so they
 may tune quality knobs but never set a :data:`MACHINE_KEYS` key, one that decides where code goes
-or what runs (the backend, the model, a server URL, the sandbox, the fake backend's files).
+or what runs (the backend, the model, a server URL, the sandbox, the fake backend's files, the
+audit log).
 Those are honoured only from the user's config, the environment and the editor's settings; a
 project file that sets one is ignored with one problem naming the keys, the file and where to
 set them instead. This follows VS Code's workspace-trust convention (``"scope": "machine"``).
@@ -40,7 +41,10 @@ ENV_PREFIX = "LFCODE_"
 #: Keys a repository's own files may not set: they choose where code is sent, what is loaded,
 #: executed or written. Honoured from the user's config, ``LFCODE_*`` and the editor only.
 MACHINE_KEYS = frozenset(
-    {"backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record", "review_analyzers"}
+    {
+        "backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record",
+        "review_analyzers", "audit_log",
+    }
 )
 
 
@@ -89,11 +93,22 @@ class Settings(BaseModel):
     )
     fake_script: str | None = Field(None, description="JSON script for the fake backend (tests)")
     fake_record: str | None = Field(None, description="JSON-lines file the fake backend appends to (tests)")
+    audit_log: bool | Literal["full"] = Field(
+        False,
+        description='append one hash-chained record per model call to $XDG_DATA_HOME/lfcode/audit.jsonl (lfcode.audit); '
+        '"full" also stores the prompt and answer texts',
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("audit_log", mode="before")
+    @classmethod
+    def _audit_words(cls, value: Any) -> Any:
+        """``"FULL"``, ``" true "`` (environment variables, TOML strings) read case-blind."""
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("review_analyzers", mode="before")
     @classmethod
@@ -237,7 +252,7 @@ class SettingsLayers:
 def untrusted_advice(user_config: Path) -> str:
     """Why a project file may not set a machine-level key, and where to set it instead."""
     return (
-        "a repository's own files may not choose the model, the backend, a server or what lfcode runs; "
+        "a repository's own files may not choose the model, the backend, a server, what lfcode runs or what it records; "
         f"set these in {user_config}, as LFCODE_<KEY> environment variables, or in your editor's user settings"
     )
 

@@ -54,15 +54,26 @@ def remote_host(settings: Settings) -> str | None:
 
 def make_backend(settings: Settings) -> Backend:
     """Build the backend ``settings.backend`` names (see :data:`~lfcode.backends.registry.REGISTRY`),
-    loading its model now (can take seconds).
+    loading its model now (can take seconds). With ``settings.audit_log`` on, the backend comes
+    wrapped in an :class:`lfcode.audit.AuditedBackend` that records every model call (the model
+    file is hashed now, once per process, unless it is the embedded model with its pinned hash).
 
     Raises:
         BackendError: with a message for the user (missing or corrupt model, bad script, unknown
-            backend name, ...).
+            backend name, an audit log that cannot be opened, ...).
     """
     from lfcode.backends.registry import REGISTRY
 
     entry = REGISTRY.get(settings.backend)
     if entry is None:
         raise BackendError(f"unknown backend {settings.backend!r}; known backends: {', '.join(REGISTRY)}")
-    return entry.factory(settings)
+    backend = entry.factory(settings)
+    if not settings.audit_log:
+        return backend
+    from lfcode.audit.backend import AuditedBackend
+
+    try:
+        return AuditedBackend.wrap(backend, settings)
+    except BaseException:
+        backend.close()
+        raise

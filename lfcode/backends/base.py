@@ -77,6 +77,10 @@ class GenerationRequest(BaseModel):
     on the server's own ``exp(logprob)``). A backend that cannot tell (an HTTP server that returns no ``logprobs``, or llama.cpp sampling at a temperature
     above 0 under a grammar) never calls it, and callers must read that as "unknown". The
     callback is not part of a serialised request.
+
+    ``feature`` names the lfcode feature asking (``"completion"``, ``"explain"``, ``"testgen"``,
+    ``"review"``; ``None`` when unknown). Backends ignore it; the audit log
+    (:mod:`lfcode.audit`) records it.
     """
 
     prompt: str
@@ -86,6 +90,7 @@ class GenerationRequest(BaseModel):
     json_schema: dict | None = None
     seed: int | None = None
     on_token: TokenCallback | None = Field(default=None, exclude=True)
+    feature: str | None = None
 
 
 class ChatMessage(BaseModel):

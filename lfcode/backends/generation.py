@@ -28,17 +28,24 @@ def generate_text(
 
     Raises:
         Cancelled: ``cancel`` was set.
-        BackendError: the model failed.
+        BackendError: the model failed, or the audit log could not record the call.
     """
     if isinstance(prompt, str):
         stream = backend.complete(request.model_copy(update={"prompt": prompt}), cancel)
     else:
         stream = backend.chat(prompt, request, cancel)
     text = ""
-    for piece in stream:
-        text += piece
-        if enough is not None and enough(text):
-            break
+    try:
+        for piece in stream:
+            text += piece
+            if enough is not None and enough(text):
+                break
+    finally:
+        # Closed here, not by the garbage collector: an error raised on closing (the audit log
+        # could not record the call, lfcode.audit) must reach the caller instead of the text.
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
     raise_if_cancelled(cancel)
     return text
 

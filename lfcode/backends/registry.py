@@ -44,8 +44,9 @@ def register(entry: BackendEntry) -> BackendEntry:
 
 
 def reload_keys() -> tuple[str, ...]:
-    """``"backend"`` followed by every entry's ``reload_keys``, each once, in registry order."""
-    keys = ["backend"]
+    """``"backend"`` and ``"audit_log"`` (:func:`lfcode.backends.make_backend` reads both for
+    every backend), then every entry's ``reload_keys``, each once, in registry order."""
+    keys = ["backend", "audit_log"]
     for entry in REGISTRY.values():
         keys.extend(k for k in entry.reload_keys if k not in keys)
     return tuple(keys)

@@ -291,6 +291,7 @@ def complete(
             temperature=options.temperature if index == 0 else max(options.temperature, SAMPLED_TEMPERATURE),
             stop=stops,
             seed=options.seed + index,
+            feature="completion",
         )
         result.model_calls += 1
         raw, timed_out, seconds = generate_one(backend, request, shape, cancel, remaining(), report if stream else None)

@@ -275,7 +275,8 @@ def summarise(backend: Backend, values: dict[str, str], code: str, facts_text: s
         lfcode.errors.Cancelled: ``cancel`` was set.
         lfcode.errors.BackendError: the model failed.
     """
-    request = GenerationRequest(prompt="", max_tokens=max_tokens, temperature=0.0, stop=["\n## ", "\n# ", "\nFacts:", "\n**Returns"])
+    request = GenerationRequest(prompt="", max_tokens=max_tokens, temperature=0.0, stop=["\n## ", "\n# ", "\nFacts:", "\n**Returns"],
+                                feature="explain")
     symbol = values["symbol"]
     if backend.capabilities.chat_template:
         messages = [ChatMessage(role="user", content=render("explain_chat.txt", **values))]

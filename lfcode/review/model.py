@@ -112,7 +112,7 @@ def review_piece(
     probabilities: list[tuple[str, float]] = []
     request = GenerationRequest(prompt="" if prompt.chat else text, json_schema=FINDINGS_SCHEMA,
                                 max_tokens=options.max_tokens, temperature=0.0, stop=list(_STOP),
-                                on_token=lambda token, p: probabilities.append((token, p)))
+                                on_token=lambda token, p: probabilities.append((token, p)), feature="review")
     stream = backend.chat(prompt.messages(text), request, cancel) if prompt.chat else backend.complete(request, cancel)
     answer = "".join(stream)
     candidates, problem = read_answer(answer, piece.path, probabilities)

@@ -248,7 +248,7 @@ def _language(plan: TestPlan) -> str:
 def _chat_tests(backend: Backend, plan: TestPlan, values: dict[str, str], header: str, cancel: CancelToken) -> list[str]:
     spec = SPECS[plan.framework.name]
     content = render("tests_chat.txt", framework=plan.framework.name, symbol=plan.symbol.qualname, header=header.strip(), **values)
-    request = GenerationRequest(prompt="", max_tokens=TEST_MAX_TOKENS * DEFAULT_TESTS, temperature=0.0)
+    request = GenerationRequest(prompt="", max_tokens=TEST_MAX_TOKENS * DEFAULT_TESTS, temperature=0.0, feature="testgen")
     answer = generate_text(backend, [ChatMessage(role="user", content=content)], request, cancel)
     block = re.search(r"```[\w+-]*\n(.*?)(```|$)", answer, re.S)
     code = block.group(1) if block else answer
@@ -294,7 +294,8 @@ def generate_tests(
     prompt = render(spec.template, **values) + tail + _separator(plan, insert_offset(plan)) + header
     greedy = True
     while not backend.capabilities.chat_template and len(accepted) < n_tests and attempts < n_tests + 2:
-        request = GenerationRequest(prompt="", max_tokens=max_tokens, temperature=0.0 if greedy else 0.8, seed=attempts, stop=list(spec.stops))
+        request = GenerationRequest(prompt="", max_tokens=max_tokens, temperature=0.0 if greedy else 0.8, seed=attempts, stop=list(spec.stops),
+                                    feature="testgen")
         so_far = spec.joiner.join(accepted) + (spec.joiner if accepted else "")
         start = _starts(plan, spec, attempts)
         text = generate_text(backend, prompt + so_far + start, request, cancel)

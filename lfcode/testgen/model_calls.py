@@ -55,10 +55,13 @@ def model_calls(
     callee: str,
     examples: Sequence[str],
     attempt: int = 0,
+    feature: str = "testgen",
 ) -> list[str]:
     """Calls of ``callee`` the model proposes to reach the marked lines of ``marked`` (see
     :func:`marked_source`), after ``examples`` (calls that already ran; up to three are shown).
     ``attempt`` seeds the sampling (temperature 0.8), so each round asks for something new.
+    ``feature`` is the :attr:`~lfcode.backends.base.GenerationRequest.feature` recorded in the
+    audit log (the review's behaviour diff passes ``"review"``).
     With the first three bound (``functools.partial``) it is a
     :data:`lfcode.testgen.search.Proposer`.
 
@@ -69,6 +72,7 @@ def model_calls(
     name = callee.rsplit(".", 1)[-1]
     shown = "\n".join(examples[:3]) + ("\n" if examples else "")
     prompt = render("test_calls.txt", source_path=source_path, source=marked, function=name, calls=shown).rstrip("\n") + "\n"
-    request = GenerationRequest(prompt="", max_tokens=CALLS_MAX_TOKENS, temperature=0.8, seed=attempt, stop=["\n\n", "###"])
+    request = GenerationRequest(prompt="", max_tokens=CALLS_MAX_TOKENS, temperature=0.8, seed=attempt, stop=["\n\n", "###"],
+                                feature=feature)
     text = generate_text(backend, prompt, request, cancel)
     return [call for call in parse_calls(text, callee) if call not in examples]

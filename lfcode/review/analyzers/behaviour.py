@@ -303,7 +303,8 @@ def _model_calls(context: DiffContext, path: str, new: str, name: str, report, c
         return []
     callee = f"obj.{name.rsplit('.', 1)[-1]}" if "." in name else name
     try:
-        proposed = model_calls(context.backend, path, context.cancel, marked_source(new, span[0], span[1], missed), callee, calls[:3])
+        proposed = model_calls(context.backend, path, context.cancel, marked_source(new, span[0], span[1], missed), callee, calls[:3],
+                                feature="review")
     except LfcodeError:
         raise_if_cancelled(context.cancel, "review cancelled during the behaviour diff")
         return []
