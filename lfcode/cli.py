@@ -397,6 +397,28 @@ def models(paths: tuple[Path, ...], fmt: str, check: bool) -> None:
         note(f"lfcode: no GGUF model found (searched {', '.join(listing.searched)})")
 
 
+@cli.command()
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "json"]), default="auto", show_default=True,
+              help="auto: a table on a terminal, JSON otherwise.")
+def doctor(path: Path, fmt: str) -> None:
+    """Check this machine's lfcode for the project at PATH: settings, which model serves each role
+    and where code goes, the model file's hash or header, the sandbox, grammars, the audit log,
+    editors. Starts nothing. Exit 1 when a check fails, else 0."""
+    import shutil
+
+    from lfcode import doctor as checks_module
+    from lfcode.review.report_text import is_tty
+
+    checks = checks_module.run_checks(project_root(path / "_" if path.is_dir() else path))
+    tty = is_tty(sys.stdout)
+    if fmt == "json" or (fmt == "auto" and not tty):
+        click.echo(checks_module.render_json(checks), nl=False)
+    else:
+        click.echo(checks_module.render_table(checks, color=tty, width=shutil.get_terminal_size((120, 24)).columns), nl=False)
+    sys.exit(checks_module.exit_code(checks))
+
+
 @cli.group()
 def audit() -> None:
     """The audit log of model calls (the audit_log setting)."""

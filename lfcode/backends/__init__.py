@@ -20,6 +20,7 @@ __all__ = [
     "make_backend",
     "model_path",
     "remote_host",
+    "where_code_goes",
 ]
 
 
@@ -50,6 +51,20 @@ def remote_host(settings: Settings) -> str | None:
     from lfcode.backends.openai_http import is_loopback_url
 
     return None if is_loopback_url(settings.openai_url) else (urlparse(settings.openai_url).hostname or settings.openai_url)
+
+
+def where_code_goes(settings: Settings) -> str:
+    """Where the prompts of ``settings``' backend go, in a few words for status bars:
+    ``"in process"`` (llama-cpp), ``"in process (fake backend)"``, ``"loopback HOST:PORT"`` or
+    ``"remote HOST"`` (the ``openai`` backend, by :func:`remote_host`). Never raises."""
+    if settings.backend != "openai":
+        return "in process" if settings.backend == "llama-cpp" else f"in process ({settings.backend} backend)"
+    host = remote_host(settings)
+    if host:
+        return f"remote {host}"
+    from urllib.parse import urlparse
+
+    return f"loopback {urlparse(settings.openai_url).netloc or settings.openai_url}"
 
 
 def make_backend(settings: Settings) -> Backend:

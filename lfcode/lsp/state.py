@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lfcode import __version__
-from lfcode.backends import Backend, make_backend
+from lfcode.backends import Backend, make_backend, where_code_goes
 from lfcode.lsp.framing import serve_stdio
 from lfcode.lsp.protocol import LfcodeProtocol
 from lfcode.session import Session
@@ -87,8 +87,12 @@ class LfcodeServer(LanguageServer):
         self.layers.problems.clear()
 
     def notify_status(self, state: str, message: str = "") -> None:
-        """Send ``lfcode/status`` (``loading``/``ready``/``error``) for editor status bars."""
-        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
+        """Send ``lfcode/status`` for editor status bars: ``{"state": "loading"|"ready"|"error",
+        "message": str, "where": str}``, ``where`` saying where code goes under the current
+        settings (:func:`lfcode.backends.where_code_goes`: ``"in process"``, ``"loopback
+        127.0.0.1:8080"``, ``"remote HOST"``). Clients that know only ``state`` and ``message``
+        ignore ``where``."""
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message, "where": where_code_goes(self.settings)})
 
     def show_error(self, message: str) -> None:
         """An error the user should see, in ``window/showMessage``."""
