@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from lfcode.context.documents import MAX_PARSE_CHARS
 from lfcode.context.files import project_root
 from lfcode.errors import BackendError, LfcodeError
 from lfcode.terminal import clean
+
+if TYPE_CHECKING:
+    from lfcode.backends import Role
 
 #: The ``--model`` option's help.
 MODEL_HELP = 'GGUF path, "embedded", or ollama:NAME[:TAG], lmstudio:PUBLISHER/MODEL, hf:ORG/NAME/FILE (see `lfcode models`); overrides settings.'
@@ -110,7 +114,7 @@ def complete(file: Path, line: int, col: int, model: str | None, count: int) -> 
     settings = _settings_for(file, model)
     _warn_remote(settings)
     try:
-        backend = make_backend(settings)
+        backend = make_backend(settings)  # the completion role (the default)
         options = CompletionOptions.from_settings(settings, count)
         result = service.complete_file(backend, file, text, offset, options)
     except LfcodeError as exc:
@@ -147,24 +151,29 @@ def read_source(file: Path) -> str:
 
 
 def _settings_for(file: Path, model: str | None):
-    """The settings for a CLI command on ``file`` (problems printed on stderr, logging set up)."""
+    """The settings for a CLI command on ``file`` (problems printed on stderr, logging set up);
+    ``--model`` (``model``) serves every role of the command, overriding ``completion_model`` and
+    ``chat_model`` too."""
     from lfcode.settings import load_settings
 
-    layers = load_settings(project_root(file), overrides={"model": model} if model else None)
+    overrides = {"model": model, "completion_model": model, "chat_model": model} if model else None
+    layers = load_settings(project_root(file), overrides=overrides)
     for problem in layers.problems:
         note(problem)
     _setup_logging(layers.settings.log_level if layers.settings.log_level != "info" else "warning")
     return layers.settings
 
 
-def _model_for(file: Path, model: str | None):
-    """``(settings, backend)`` for a CLI command on ``file``; exits with a message on failure."""
+def _model_for(file: Path, model: str | None, role: Role):
+    """``(settings, backend)`` for a CLI command on ``file``, the backend loading ``role``'s model
+    (``"chat"`` for explain, tests and review; ``"completion"`` for complete); exits with a
+    message on failure."""
     from lfcode.backends import make_backend
 
     settings = _settings_for(file, model)
     _warn_remote(settings)
     try:
-        return settings, make_backend(settings)
+        return settings, make_backend(settings, role)
     except LfcodeError as exc:
         fail(str(exc))
 
@@ -177,7 +186,7 @@ def _proposal_backend(file: Path, model: str | None):
     settings = _settings_for(file, model)
     _warn_remote(settings)
     try:
-        return make_backend(settings)
+        return make_backend(settings, "chat")
     except LfcodeError as exc:
         note(f"lfcode: no model for call proposals ({exc}); using the calls lfcode derives from the code")
         return None
@@ -216,7 +225,7 @@ def explain(target: str, model: str | None, fmt: str, no_examples: bool) -> None
     symbol = service.symbol_for_line(text, str(file), int(line) if line else None)
     if symbol is None:
         fail(f"line {line} of {file} is not inside a function, method or class")
-    settings, backend = _model_for(file, model)
+    settings, backend = _model_for(file, model, "chat")
     cancel = threading.Event()
     try:
         prepared = service.prepare(text, symbol, str(file), project_root(file))
@@ -274,7 +283,7 @@ def tests(target: str, run_tests: bool, write: bool, model: str | None, model_te
             for text in generated.notes:
                 note(f"lfcode: {text}")
         else:
-            settings, backend = _model_for(file, model)
+            settings, backend = _model_for(file, model, "chat")
             generated = service.generate(backend, plan, cancel)
         if run_tests:
             checked = service.verify(plan, generated, sandbox=settings.sandbox)
@@ -348,7 +357,7 @@ def review(
         _warn_remote(settings)
         try:
             wanted = chosen is None or "model" in chosen or ("behaviour" in chosen and settings.review_model_calls)
-            backend = make_backend(settings) if wanted else UnavailableBackend("the model is not needed by the chosen analyzers")
+            backend = make_backend(settings, "chat") if wanted else UnavailableBackend("the model is not needed by the chosen analyzers")
         except BackendError as exc:
             backend = UnavailableBackend(f"no model: {exc}")
         results = []

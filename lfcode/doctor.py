@@ -27,8 +27,10 @@ __all__ = ["Check", "ROLES", "exit_code", "render_json", "render_table", "run_ch
 
 Status = Literal["ok", "info", "warn", "fail"]
 
-#: The features one ``model`` setting serves today (every role uses the same model).
+#: The features one model serves when both roles use it.
 ROLES = "completion, explain, tests, review"
+#: The features each role serves (``completion_model``, ``chat_model``).
+ROLE_FEATURES = {"completion": "completion", "chat": "explain, tests, review"}
 
 
 @dataclass(frozen=True)
@@ -102,30 +104,48 @@ def _model_checks(settings: Settings, env: Mapping[str, str] | None) -> list[Che
         return [Check("model", "warn" if host else "ok", text + (f"; code is sent to {host}" if host else ""))]
     from lfcode.models.references import resolve_model
 
-    try:
-        path = resolve_model(settings.model, env)
-    except BackendError as exc:
-        return [Check("model", "fail", f"{ROLES}: {settings.model} → {exc}")]
-    return [Check("model", "ok", f"{ROLES}: {settings.model} → {path}, {where}"), _file_check(settings, path)]
+    found: dict[str, Path | BackendError] = {}
+    for role in ROLE_FEATURES:
+        try:
+            found[role] = resolve_model(settings.model_for(role), env)  # type: ignore[arg-type]
+        except BackendError as exc:
+            found[role] = exc
+    completion, chat = found["completion"], found["chat"]
+    if settings.model_for("completion") == settings.model_for("chat") or (
+        isinstance(completion, Path) and isinstance(chat, Path) and completion.resolve() == chat.resolve()
+    ):
+        reference = settings.model_for("completion")
+        if isinstance(completion, BackendError):
+            return [Check("model", "fail", f"{ROLES}: {reference} → {completion}")]
+        return [Check("model", "ok", f"{ROLES}: {reference} → {completion}, {where}"), _file_check(reference, completion)]
+    parts = [f"{ROLE_FEATURES[role]}: {settings.model_for(role)} → {found[role]}" for role in ROLE_FEATURES]  # type: ignore[arg-type]
+    failed = any(isinstance(value, BackendError) for value in found.values())
+    checks = [Check("model", "fail" if failed else "ok", "; ".join(parts) + ("" if failed else f", {where}"))]
+    for role, name in (("completion", "model file"), ("chat", "chat model file")):
+        value = found[role]
+        if isinstance(value, Path):
+            checks.append(_file_check(settings.model_for(role), value, name))  # type: ignore[arg-type]
+    return checks
 
 
-def _file_check(settings: Settings, path: Path) -> Check:
-    """The embedded model's sha256 against the pin; another file's header facts (not pinned)."""
+def _file_check(reference: str, path: Path, name: str = "model file") -> Check:
+    """The check ``name`` of the model file ``path`` (from the setting's ``reference``): the
+    embedded model's sha256 against the pin; another file's header facts (not pinned)."""
     from lfcode.backends import embedded
 
     try:
-        if settings.model.strip() == "embedded":
+        if reference.strip() == "embedded":
             digest = embedded.sha256_file(path)
             if digest == embedded.SHA256:
-                return Check("model file", "ok", f"sha256 matches the pin ({digest[:16]}…)")
-            return Check("model file", "fail", f"{path} has sha256 {digest}, pinned {embedded.SHA256}: corrupt or tampered "
+                return Check(name, "ok", f"sha256 matches the pin ({digest[:16]}…)")
+            return Check(name, "fail", f"{path} has sha256 {digest}, pinned {embedded.SHA256}: corrupt or tampered "
                          f"with; delete it and lfcode assembles it again from {embedded.PACKAGE}")
         from lfcode.models.facts import describe
 
         facts = describe(path)
     except (OSError, LfcodeError) as exc:
-        return Check("model file", "fail", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
-    return Check("model file", "ok" if facts.roles else "warn",
+        return Check(name, "fail", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    return Check(name, "ok" if facts.roles else "warn",
                  f"{facts.architecture or 'unknown architecture'}, FIM {facts.fim or 'none'}, "
                  f"chat template {'yes' if facts.chat_template else 'no'}, roles {', '.join(facts.roles) or 'none'}; not pinned")
 

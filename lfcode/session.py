@@ -1,4 +1,9 @@
-"""A running lfcode session: settings, the loaded backend, one inference worker, cancellation.
+"""A running lfcode session: settings, the loaded backends, one inference worker, cancellation.
+
+A backend per role (``completion_model``, ``chat_model``): :meth:`Session.backend` serves
+completion and loads at ``initialize``; :meth:`Session.chat_backend` serves explain, tests and
+review and loads on first use, in the same worker (llama.cpp calls never run concurrently). When
+both roles name the same model it is the same backend object (one load).
 
 The LSP handlers call the async methods here; the blocking work (loading a model, decoding) runs
 in a single worker thread, so the event loop never blocks and the model serves one request at a
@@ -24,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from lfcode.backends import Backend, BackendError, make_backend, remote_host
+from lfcode.backends import SHARED_MODEL_FAILED, Backend, BackendError, Role, make_backend, make_chat_backend, remote_host
 from lfcode.backends.registry import reload_keys
 from lfcode.completion.continuation import Continuation, Wait
 from lfcode.completion.debounce import AdaptiveDebounce
@@ -88,7 +93,8 @@ class Session:
     Args:
         settings: the effective settings.
         backend_factory: builds a backend from settings (tests pass a fake); defaults to
-            :func:`lfcode.backends.make_backend`.
+            :func:`lfcode.backends.make_backend`. It is called with
+            :meth:`~lfcode.settings.Settings.for_role` settings (``model`` is the role's model).
     """
 
     def __init__(
@@ -101,6 +107,9 @@ class Session:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfcode-inference")
         self._backend: Backend | None = None
         self._loading: asyncio.Future[Backend | None] | None = None
+        #: The chat role's backend (the same object as ``_backend`` when the roles share one).
+        self._chat: Backend | None = None
+        self._chat_loading: asyncio.Future[Backend | None] | None = None
         self._inflight: dict[str, threading.Event] = {}
         self._shown: dict[str, Shown] = {}
         self._continuations: dict[str, Continuation] = {}
@@ -113,6 +122,8 @@ class Session:
         self._closed = False
         self.debounce = AdaptiveDebounce()
         self.model = ModelState()
+        #: The chat role's loading state (its ``message`` says why it is unavailable).
+        self.chat_model = ModelState()
         self.workspace = Workspace()
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -127,7 +138,7 @@ class Session:
     async def _load(self) -> Backend | None:
         self.model.state, self.model.message = "loading", "Loading model…"
         try:
-            backend = await self._run(self._factory, self.settings)
+            backend = await self._run(self._factory, self.settings.for_role("completion"))
         except BackendError as exc:
             self.model.state, self.model.message = "error", str(exc)
             log.error("model failed to load: %s", exc)
@@ -142,8 +153,46 @@ class Session:
         return backend
 
     async def backend(self) -> Backend | None:
-        """The loaded backend, waiting for loading to finish; ``None`` when loading failed."""
+        """The completion backend, waiting for loading to finish; ``None`` when loading failed."""
         return await self.start_loading()
+
+    async def chat_backend(self) -> Backend | None:
+        """The backend for explain, tests and review (``chat_model``), loading it in the worker
+        on first use after the completion backend (:func:`lfcode.backends.make_chat_backend`:
+        the same object when both roles name one model; a memory check before a second model).
+        ``None`` when it could not be loaded; :attr:`chat_model` ``.message`` says why."""
+        if self._chat_loading is None:
+            self._chat_loading = asyncio.ensure_future(self._load_chat())
+        return await self._chat_loading
+
+    async def backend_for(self, role: Role) -> Backend | None:
+        """:meth:`backend` for ``"completion"``, :meth:`chat_backend` for ``"chat"``."""
+        return await (self.chat_backend() if role == "chat" else self.backend())
+
+    async def _load_chat(self) -> Backend | None:
+        completion = await self.start_loading()
+        self.chat_model.state, self.chat_model.message = "loading", "Loading the chat model…"
+        try:
+            backend = await self._run(make_chat_backend, self.settings, completion, self._factory)
+        except BackendError as exc:
+            reason = self.model.message if completion is None and str(exc) == SHARED_MODEL_FAILED else str(exc)
+            self.chat_model.state, self.chat_model.message = "error", reason
+            log.error("chat model unavailable: %s", reason)
+            return None
+        self._chat = backend
+        self.chat_model.state = "ready"
+        self.chat_model.message = self.model.message if backend is completion else f"{backend.capabilities.name} ready (chat)"
+        return backend
+
+    async def _close_chat(self) -> None:
+        """Drop the chat backend (closing it when it is not the completion backend)."""
+        chat, self._chat = self._chat, None
+        if self._chat_loading is not None and not self._chat_loading.done():
+            self._chat_loading.cancel()
+        self._chat_loading = None
+        self.chat_model = ModelState()
+        if chat is not None and chat is not self._backend:
+            await self._run(chat.close)
 
     async def reload(self, settings: Settings) -> bool:
         """Apply new settings; reload the model when a :data:`RELOAD_KEYS` key changed.
@@ -155,6 +204,7 @@ class Session:
             return False
         for event in self._inflight.values():
             event.set()
+        await self._close_chat()
         previous = self._backend
         self._backend, self._loading = None, None
         if previous is not None:
@@ -380,6 +430,7 @@ class Session:
         self._prefill_cancel.set()
         if self._loading is not None and not self._loading.done():
             self._loading.cancel()
+        await self._close_chat()
         backend, self._backend = self._backend, None
         if backend is not None:
             await self._run(backend.close)

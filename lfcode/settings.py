@@ -43,7 +43,7 @@ ENV_PREFIX = "LFCODE_"
 MACHINE_KEYS = frozenset(
     {
         "backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record",
-        "review_analyzers", "audit_log",
+        "review_analyzers", "audit_log", "completion_model", "chat_model",
     }
 )
 
@@ -57,6 +57,12 @@ class Settings(BaseModel):
         "embedded",
         description='"embedded", the path of a GGUF file, or a model already on this machine: "ollama:NAME[:TAG]", '
         '"lmstudio:PUBLISHER/MODEL[/FILE.gguf]", "hf:ORG/NAME[/FILE.gguf]" (`lfcode models` lists them)',
+    )
+    completion_model: str | None = Field(
+        None, description="the model for inline completion (a FIM or base model), as `model`; None = `model`"
+    )
+    chat_model: str | None = Field(
+        None, description="the model for explain, tests and review (an instruct model, with its chat template), as `model`; None = `model`"
     )
     backend: Literal["llama-cpp", "openai", "fake"] = "llama-cpp"
     n_ctx: int = Field(4096, ge=256, le=131072, description="context window, tokens")
@@ -115,6 +121,17 @@ class Settings(BaseModel):
     def _comma_list(cls, value: Any) -> Any:
         """``"secrets,ruff"`` (an environment variable) as ``["secrets", "ruff"]``."""
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    def model_for(self, role: Literal["completion", "chat"]) -> str:
+        """The model reference serving ``role``: ``completion_model`` or ``chat_model`` when set,
+        else ``model`` (a reference as ``model`` takes, not yet resolved to a file)."""
+        chosen = self.completion_model if role == "completion" else self.chat_model
+        return chosen if chosen is not None else self.model
+
+    def for_role(self, role: Literal["completion", "chat"]) -> Settings:
+        """A copy whose ``model`` is :meth:`model_for` ``role`` and whose role keys are unset, for
+        a backend factory that reads ``model`` (:func:`lfcode.backends.make_backend`)."""
+        return self.model_copy(update={"model": self.model_for(role), "completion_model": None, "chat_model": None})
 
     def resolved_threads(self) -> int:
         """``n_threads``, or the number of physical CPU cores this process may use when it is
@@ -192,7 +209,7 @@ def env_config(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-_NULLABLE = {"n_threads", "debounce_ms", "fim_template", "fake_script", "fake_record", "review_analyzers"}
+_NULLABLE = {"completion_model", "chat_model", "n_threads", "debounce_ms", "fim_template", "fake_script", "fake_record", "review_analyzers"}
 
 
 class SettingsLayers:

@@ -83,7 +83,8 @@ class Preload:
     def factory(self, settings: Settings) -> Backend:
         """:func:`lfcode.backends.make_backend` for ``settings``, handing over the preloaded
         backend (once) when it was built from the same values of the backend's reload keys
-        (:func:`lfcode.backends.registry.reload_keys`). Waits for the early load to finish.
+        (:func:`lfcode.backends.registry.reload_keys`), the completion role's model in place of
+        ``model`` on both sides (the early load is the completion backend). Waits for the early load to finish.
 
         Raises:
             BackendError: as ``make_backend`` (missing or corrupt model, ...).
@@ -96,7 +97,8 @@ class Preload:
             backend, early = self._backend, self._settings
             self._backend = self._settings = None
         if backend is not None and early is not None:
-            if all(getattr(settings, key) == getattr(early, key) for key in reload_keys()):
+            wanted, loaded = settings.for_role("completion"), early.for_role("completion")
+            if all(getattr(wanted, key) == getattr(loaded, key) for key in reload_keys()):
                 log.debug("using the model loaded at start")
                 return backend
             log.debug("the settings at initialize chose another model; the early one is closed")

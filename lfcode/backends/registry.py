@@ -76,7 +76,8 @@ def _fake(settings: Settings) -> Backend:
     return FakeBackend(record=settings.fake_record)
 
 
-register(BackendEntry("llama-cpp", _llama_cpp, ("model", "n_ctx", "n_threads")))
+# completion_model and chat_model choose the model of each role (make_backend(settings, role)).
+register(BackendEntry("llama-cpp", _llama_cpp, ("model", "completion_model", "chat_model", "n_ctx", "n_threads")))
 register(BackendEntry("openai", _openai, ("openai_url", "allow_remote", "n_ctx")))
 # fake_record is read too but, as before the registry, changing it alone does not reload.
 register(BackendEntry("fake", _fake, ("fake_script",)))

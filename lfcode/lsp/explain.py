@@ -36,7 +36,7 @@ async def run_explain(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, str]
     if symbol is None:
         raise UserError("place the cursor inside a function, method or class to explain it", "info")
     async with Job(ls, f"Explaining `{symbol.qualname}`") as job:
-        backend = await require_backend(ls)
+        backend = await require_backend(ls, "chat")
         job.report("Reading the code, callers and callees…")
         prepared = await asyncio.to_thread(service.prepare, text, symbol, path, project_root_for(ls, path), ls.session.workspace.index)
         job.report("Running examples in the sandbox…")

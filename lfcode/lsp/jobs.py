@@ -21,7 +21,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from lfcode.backends import Backend
+from lfcode.backends import Backend, Role
 from lfcode.errors import Cancelled, Level, LfcodeError, UserError
 from lfcode.lsp.state import LfcodeServer
 
@@ -98,15 +98,17 @@ class Job:
             self.ls.work_done_progress.tokens.pop(self.token, None)
 
 
-async def require_backend(ls: LfcodeServer) -> Backend:
-    """The loaded backend, waiting for loading to finish.
+async def require_backend(ls: LfcodeServer, role: Role = "completion") -> Backend:
+    """The backend serving ``role`` (``"chat"``: explain, tests, review; see
+    :meth:`lfcode.session.Session.backend_for`), waiting for loading to finish.
 
     Raises:
-        UserError: the model could not be loaded (the message says why).
+        UserError: the role's model could not be loaded (the message says why).
     """
-    backend = await ls.session.backend()
+    backend = await ls.session.backend_for(role)
     if backend is None:
-        raise UserError(f"the model is not available: {ls.session.model.message}")
+        state = ls.session.chat_model if role == "chat" else ls.session.model
+        raise UserError(f"the model is not available: {state.message}")
     return backend
 
 

@@ -107,7 +107,7 @@ async def run_review(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] 
 
     folder = _folder(ls, args)
     # Without a model the other analyzers still review; the model analyzer's note says why.
-    backend = await ls.session.backend() or UnavailableBackend(f"no model: {ls.session.model.message}")
+    backend = await ls.session.chat_backend() or UnavailableBackend(f"no model: {ls.session.chat_model.message}")
     async with Job(ls, "lfcode: Review changes") as job:
 
         def progress(done: int, total: int) -> None:

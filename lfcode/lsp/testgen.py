@@ -100,7 +100,7 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
                 asyncio.to_thread(service.observe, plan, job.cancel, ls.settings.sandbox, proposer, job.report_threadsafe), TESTS_SECONDS
             )
         if generated is None:
-            backend = await require_backend(ls)
+            backend = await require_backend(ls, "chat")
             job.report(f"Writing {framework.name} tests…")
             generated = await job.run(
                 ls.session.run_blocking(service.generate, backend, plan, job.cancel, DEFAULT_TESTS, TEST_MAX_TOKENS, job.report_threadsafe),
@@ -133,12 +133,12 @@ async def run_tests(ls: LfcodeServer, args: tuple[Any, ...]) -> dict[str, Any] |
 
 def _model_in_worker(ls: LfcodeServer) -> tuple[Callable[[], Backend | None], Callable[..., Any]]:
     """For :func:`lfcode.testgen.service.model_proposer` on a worker thread: how to get the
-    session's model (``None`` when it is unavailable) and how to run a model call in the
+    session's chat model (``None`` when it is unavailable) and how to run a model call in the
     inference worker (the model is never used from two threads)."""
     loop = asyncio.get_running_loop()
 
     def get_backend() -> Backend | None:
-        return asyncio.run_coroutine_threadsafe(ls.session.backend(), loop).result()
+        return asyncio.run_coroutine_threadsafe(ls.session.chat_backend(), loop).result()
 
     def run(fn: Callable[..., Any], *args: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(ls.session.run_blocking(fn, *args), loop).result()

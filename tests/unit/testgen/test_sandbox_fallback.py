@@ -119,18 +119,24 @@ async def test_the_generate_tests_action_offers_tests_marked_not_run(tmp_path: P
     async def run_blocking(fn, *args):
         return fn(*args)
 
+    asked: list[str] = []
+
+    async def backend_for(role):
+        asked.append(role)
+        return await backend()
+
     async def apply(params):
         applied.append(params.edit)
         return types.ApplyWorkspaceEditResult(applied=True)
 
     ls = SimpleNamespace(
         workspace=Workspace(tmp_path.as_uri()), project_root=tmp_path, settings=Settings(),
-        session=SimpleNamespace(backend=backend, run_blocking=run_blocking, workspace=SimpleNamespace(documents=DocumentStore())),
+        session=SimpleNamespace(backend=backend, backend_for=backend_for, chat_backend=backend, run_blocking=run_blocking, workspace=SimpleNamespace(documents=DocumentStore())),
         client_capabilities=types.ClientCapabilities(),
         workspace_apply_edit_async=apply, window_show_message=shown.append, sandbox_warned=False,
     )
     answer = await actions.run_tests(ls, ({"uri": (tmp_path / "calc.py").as_uri(), "position": {"line": 6, "character": 4}},))
-    assert answer["tests"] and no_sandbox == []
+    assert answer["tests"] and no_sandbox == [] and asked == ["chat"]
     (edit,) = applied[0].changes.values()
     assert "# lfcode: not run — no sandbox" in edit[0].new_text and "def test_double" in edit[0].new_text
     assert any("not run" in m.message and "apt install bubblewrap" in m.message for m in shown)
