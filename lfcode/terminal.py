@@ -5,12 +5,14 @@ a model). Printed raw, an escape sequence in a file name can recolour, hide or r
 user sees, set the window title or, on some terminals, answer back into the input; a newline in a
 file name can forge a line of output. Everything the CLI prints goes through :func:`clean` (and
 JSON output through :func:`json_safe`), in the spirit of CVE-2021-25743 / "Trojan Source"
-(CVE-2021-42574): control characters are shown, not obeyed.
+(CVE-2021-42574): control characters are shown, not obeyed. :func:`note` and :func:`fail` are
+how every CLI command prints a line on stderr.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 
 __all__ = ["clean", "json_safe"]
 
@@ -55,3 +57,17 @@ def json_safe(text: str) -> str:
     (DEL, C1 controls, U+2028/U+2029, bidi overrides) written as ``\\uXXXX`` escapes; the JSON
     value is unchanged (RFC 8259 §7)."""
     return re.sub(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``lfcode: message`` on stderr (cleaned of escape sequences) and exit with ``code``."""
+    note(f"lfcode: {message}")
+    sys.exit(code)
+
+
+def note(message: object) -> None:
+    """Print one line on stderr through :func:`lfcode.terminal.clean`: file names may hold escape
+    sequences or newlines, which are shown escaped."""
+    import click
+
+    click.echo(clean(message), err=True)
