@@ -50,7 +50,7 @@ from lfcode.context.index import related  # noqa: E402
 from lfcode.context.symbols import find_symbol  # noqa: E402
 from lfcode.execution.sandbox import Limits, Sandbox, interpreter_paths  # noqa: E402
 from lfcode.explain import service, summary  # noqa: E402
-from lfcode.explain.pyfacts import find_definition, own_nodes  # noqa: E402
+from lfcode.explain.pyfacts import find_definition, first_line, own_nodes  # noqa: E402
 from lfcode.settings import Settings  # noqa: E402
 
 #: (module, qualname): 34 functions and methods of the standard library, 8 of lfcode.
@@ -94,15 +94,14 @@ def same_file_callees(source: str, qualname: str, line: int) -> dict[str, int]:
     first line (decorators included). Calls on other values (``' '.join``) are not the file's."""
     tree = ast.parse(source)
     function = find_definition(tree, line, qualname.rsplit(".", 1)[-1])
-    first = lambda n: min([n.lineno, *(d.lineno for d in n.decorator_list)])  # noqa: E731
     imported = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-    top = {n.name: first(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    top.update({n.name: first(n) for n in own_nodes(function) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))})
+    top = {n.name: first_line(n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    top.update({n.name: first_line(n) for n in own_nodes(function) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))})
     owner = qualname.split(".")[0] if "." in qualname else None
     methods = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == owner:
-            methods = {n.name: first(n) for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            methods = {n.name: first_line(n) for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     found = {}
     for call in (n for n in own_nodes(function) if isinstance(n, ast.Call)):
         func = call.func

@@ -191,7 +191,9 @@ def _own_where(module: ast.Module, qualname: str, path: str) -> str:
         node = next((n for n in getattr(node, "body", []) if getattr(n, "name", None) == part), None)
         if node is None:
             return ""
-    return f"{path}:{min([node.lineno, *(d.lineno for d in getattr(node, 'decorator_list', []))])}"  # type: ignore[attr-defined]
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return ""
+    return f"{path}:{pyfacts.first_line(node)}"
 
 
 def _module_files(module: str, path: str, root: Path) -> list[Path]:

@@ -90,14 +90,18 @@ class PythonFacts:
     nested: dict[str, int] = field(default_factory=dict)
 
 
+def first_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int:
+    """The 1-based line a definition starts on, its decorators included."""
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+
+
 def find_definition(tree: ast.Module, start_line: int, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None:
     """The definition called ``name`` whose first line (decorators included) is ``start_line``
     (1-based), or else the first one called ``name``; ``None`` when there is none."""
     found = None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            if first == start_line or node.lineno == start_line:
+            if first_line(node) == start_line or node.lineno == start_line:
                 return node
             found = found or node
     return found
@@ -200,7 +204,7 @@ def analyse(module: ast.Module, function: ast.FunctionDef | ast.AsyncFunctionDef
     if owner and isinstance(top.get(owner), ast.ClassDef):
         methods = {n.name for n in top[owner].body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}  # type: ignore[union-attr]
     local = _local_names(function)
-    facts.nested = {n.name: min([n.lineno, *(d.lineno for d in n.decorator_list)]) for n in own_nodes(function)
+    facts.nested = {n.name: first_line(n) for n in own_nodes(function)
                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     params = {p[0] for p in facts.parameters if p[3] not in ("*args", "**kwargs")}  # those two are the call's own
     declared_global: set[str] = set()

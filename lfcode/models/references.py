@@ -106,10 +106,17 @@ def _ollama(reference: str, rest: str, env: Mapping[str, str] | None) -> Path:
     raise _miss(reference, f"model {reference!r} not found: no such model in the Ollama stores ({where})", env)
 
 
-def _lmstudio(reference: str, rest: str, env: Mapping[str, str] | None) -> Path:
+def _path_parts(reference: str, rest: str, usage: str) -> list[str]:
+    """``rest`` (``A/B[/C...]``) split on ``/``; at least two non-empty parts and no ``..``, else
+    a BackendError telling how to write the reference (``usage``)."""
     parts = rest.strip("/").split("/")
     if len(parts) < 2 or not all(parts) or ".." in parts:
-        raise BackendError(f"model {reference!r}: write an LM Studio model as lmstudio:PUBLISHER/MODEL[/FILE.gguf]")
+        raise BackendError(f"model {reference!r}: write {usage}")
+    return parts
+
+
+def _lmstudio(reference: str, rest: str, env: Mapping[str, str] | None) -> Path:
+    parts = _path_parts(reference, rest, "an LM Studio model as lmstudio:PUBLISHER/MODEL[/FILE.gguf]")
     roots = lmstudio_roots(env, [])
     for root in roots:
         target = root.joinpath(*parts)
@@ -122,9 +129,7 @@ def _lmstudio(reference: str, rest: str, env: Mapping[str, str] | None) -> Path:
 
 
 def _hf(reference: str, rest: str, env: Mapping[str, str] | None) -> Path:
-    parts = rest.strip("/").split("/")
-    if len(parts) < 2 or not all(parts) or ".." in parts:
-        raise BackendError(f"model {reference!r}: write a Hugging Face file as hf:ORG/NAME[/FILE.gguf]")
+    parts = _path_parts(reference, rest, "a Hugging Face file as hf:ORG/NAME[/FILE.gguf]")
     repo_id, file = "/".join(parts[:2]), "/".join(parts[2:])
     roots = hf_roots(env) + llama_cache_roots(env)
     for root in roots:
