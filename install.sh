@@ -17,6 +17,14 @@ else
     echo "install.sh: until then lfcode runs no generated test (they are shown marked \"not run\")." >&2
 fi
 
+# llama-cpp-python compiles llama.cpp for this CPU. Built with -march=native on a CPU with Intel
+# AMX (Xeon Sapphire Rapids and later) llama.cpp 0.3.36's AMX kernels crash on Q4_K models such as
+# the embedded one (seen: SIGSEGV in ggml_backend_amx_mul_mat), so lfcode builds for x86-64-v3
+# (AVX2, FMA, F16C) instead of native; other architectures ignore these options. A CMAKE_ARGS of
+# your own wins.
+: "${CMAKE_ARGS:=-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
+export CMAKE_ARGS
+
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 echo "install.sh: installing lfcode into .venv (llama-cpp-python compiles the first time: a few minutes)"

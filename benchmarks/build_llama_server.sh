@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds (once) llama.cpp's `llama-server` from the llama.cpp sources vendored in the
 # llama-cpp-python sdist, so benchmarks/latency.py can compare lfcode with llama-server on the
-# same llama.cpp the project links against. CPU only, Release, only the llama-server target,
+# same llama.cpp the project links against, and so that the llama-server backend's tests
+# (tests/llama_server_helpers.py, run by .ci/run) have a real server. CPU only, Release, only the llama-server target,
 # statically linked against libllama/libggml, no curl, no OpenSSL, no web UI (nothing is fetched
 # at build time).
 #
-# The binary is cached in ${LFCODE_CACHE:-$HOME/.cache/lfcode-ci}/llama-server-<version>/; when it
+# The binary is cached in ${LFCODE_CACHE:-$HOME/.cache/lfcode-ci}/llama-server-<version>-x86-64-v3/; when it
 # is there already this script does nothing. Prints only the binary's path on stdout; progress
-# goes to stderr. Reaches only PyPI (for the sdist). Not used by CI: it takes ~7+ minutes on two
+# goes to stderr. Reaches only PyPI (for the sdist). The first build takes about 12 minutes on two
 # cores.
 #
 #   LLAMA_CPP_PYTHON_VERSION  sdist version (default: the version installed for $PYTHON, else 0.3.36)
@@ -22,7 +23,9 @@ if [ -z "${LLAMA_CPP_PYTHON_VERSION:-}" ]; then
 fi
 VERSION="$LLAMA_CPP_PYTHON_VERSION"
 CACHE="${LFCODE_CACHE:-$HOME/.cache/lfcode-ci}"
-DEST="$CACHE/llama-server-$VERSION"
+# x86-64-v3 rather than -march=native: llama.cpp's AMX kernels crash on Q4_K models on CPUs with
+# AMX (see install.sh); the folder name says so, so a native build cached earlier is not reused.
+DEST="$CACHE/llama-server-$VERSION-x86-64-v3"
 BIN="$DEST/llama-server"
 
 if [ -x "$BIN" ]; then
@@ -46,7 +49,8 @@ SRC="$WORK/llama_cpp_python-$VERSION/vendor/llama.cpp"
 started=$(date +%s)
 echo "build_llama_server: configuring $SRC"
 cmake -S "$SRC" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release \
-  -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF \
+  -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_VULKAN=OFF \
   -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >"$WORK/configure.log" 2>&1 \

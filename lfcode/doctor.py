@@ -82,23 +82,23 @@ def _settings_check(layers: SettingsLayers) -> Check:
 def where_detail(settings: Settings) -> str:
     """Where code goes, spelled out: ``"in process (llama-cpp)"``, ``"loopback server URL"`` or
     ``"REMOTE host HOST (allow_remote)"``."""
-    from lfcode.backends import remote_host
+    from lfcode.backends import HTTP_BACKENDS, remote_host
 
-    if settings.backend != "openai":
+    if settings.backend not in HTTP_BACKENDS:
         return f"in process ({settings.backend})"
     host = remote_host(settings)
-    return f"REMOTE host {host} (allow_remote)" if host else f"loopback server {settings.openai_url}"
+    return f"REMOTE host {host} (allow_remote)" if host else f"loopback server {settings.server_url}"
 
 
 def _model_checks(settings: Settings, env: Mapping[str, str] | None) -> list[Check]:
-    from lfcode.backends import BackendError, remote_host
+    from lfcode.backends import HTTP_BACKENDS, BackendError, remote_host
 
     where = where_detail(settings)
     if settings.backend == "fake":
         return [Check("model", "warn", f"{ROLES}: the fake backend (tests only) → {where}")]
-    if settings.backend == "openai":
+    if settings.backend in HTTP_BACKENDS:
         host = remote_host(settings)
-        text = f"{ROLES}: the model the server at {settings.openai_url} serves → {where}"
+        text = f"{ROLES}: the model the {settings.backend} server at {settings.server_url} serves → {where}"
         if host and not settings.allow_remote:
             return [Check("model", "fail", f"{text}; refused: allow_remote is off")]
         return [Check("model", "warn" if host else "ok", text + (f"; code is sent to {host}" if host else ""))]

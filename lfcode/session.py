@@ -29,7 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from lfcode.backends import SHARED_MODEL_FAILED, Backend, BackendError, Role, make_backend, make_chat_backend, remote_host
+from lfcode.backends import HTTP_BACKENDS, SHARED_MODEL_FAILED, Backend, BackendError, Role, make_backend, make_chat_backend, remote_host
 from lfcode.backends.registry import reload_keys
 from lfcode.completion.continuation import Continuation, Wait
 from lfcode.completion.debounce import AdaptiveDebounce
@@ -54,6 +54,10 @@ COLD_PREFILL_MS_PER_TOKEN = 1.6
 #: Keys that need the model reloaded when they change: ``backend`` plus what each registered
 #: backend's factory reads (:func:`lfcode.backends.registry.reload_keys`).
 RELOAD_KEYS = reload_keys()
+
+#: Seconds after a server backend (llama-server, openai) failed to connect before a request
+#: tries again: the server may have been started, or restarted, since.
+SERVER_RETRY_S = 5.0
 
 
 class ModelState:
@@ -107,6 +111,10 @@ class Session:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfcode-inference")
         self._backend: Backend | None = None
         self._loading: asyncio.Future[Backend | None] | None = None
+        #: ``time.monotonic()`` of the last failed load (for :data:`SERVER_RETRY_S`).
+        self._failed_at = 0.0
+        #: Called on the event loop when a retried load succeeded (the server shows the status).
+        self.on_recovered: Callable[[], None] | None = None
         #: The chat role's backend (the same object as ``_backend`` when the roles share one).
         self._chat: Backend | None = None
         self._chat_loading: asyncio.Future[Backend | None] | None = None
@@ -141,6 +149,7 @@ class Session:
             backend = await self._run(self._factory, self.settings.for_role("completion"))
         except BackendError as exc:
             self.model.state, self.model.message = "error", str(exc)
+            self._failed_at = time.monotonic()
             log.error("model failed to load: %s", exc)
             return None
         self._backend = backend
@@ -153,15 +162,31 @@ class Session:
         return backend
 
     async def backend(self) -> Backend | None:
-        """The completion backend, waiting for loading to finish; ``None`` when loading failed."""
-        return await self.start_loading()
+        """The completion backend, waiting for loading to finish; ``None`` when loading failed.
+
+        A server backend whose server did not answer is loaded again by the first request
+        :data:`SERVER_RETRY_S` after the failure (then :attr:`on_recovered` is called if it works).
+        """
+        loading = self.start_loading()
+        backend = await loading
+        if backend is None and self._may_retry() and loading is self._loading:
+            self._loading = None
+            backend = await self.start_loading()
+            if backend is not None and self.on_recovered is not None:
+                self.on_recovered()
+        return backend
+
+    def _may_retry(self) -> bool:
+        return self.settings.backend in HTTP_BACKENDS and time.monotonic() - self._failed_at >= SERVER_RETRY_S
 
     async def chat_backend(self) -> Backend | None:
         """The backend for explain, tests and review (``chat_model``), loading it in the worker
         on first use after the completion backend (:func:`lfcode.backends.make_chat_backend`:
         the same object when both roles name one model; a memory check before a second model).
         ``None`` when it could not be loaded; :attr:`chat_model` ``.message`` says why."""
-        if self._chat_loading is None:
+        done = self._chat_loading is not None and self._chat_loading.done() and not self._chat_loading.cancelled()
+        failed = done and self._chat_loading.result() is None  # type: ignore[union-attr]
+        if self._chat_loading is None or (failed and self._may_retry()):
             self._chat_loading = asyncio.ensure_future(self._load_chat())
         return await self._chat_loading
 
@@ -170,7 +195,7 @@ class Session:
         return await (self.chat_backend() if role == "chat" else self.backend())
 
     async def _load_chat(self) -> Backend | None:
-        completion = await self.start_loading()
+        completion = await self.backend()
         self.chat_model.state, self.chat_model.message = "loading", "Loading the chat model…"
         try:
             backend = await self._run(make_chat_backend, self.settings, completion, self._factory)

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,16 +42,20 @@ ENV_PREFIX = "LFCODE_"
 #: executed or written. Honoured from the user's config, ``LFCODE_*`` and the editor only.
 MACHINE_KEYS = frozenset(
     {
-        "backend", "model", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record",
+        "backend", "model", "server_url", "openai_url", "allow_remote", "verify_tests", "sandbox", "fake_script", "fake_record",
         "review_analyzers", "audit_log", "completion_model", "chat_model",
     }
 )
 
 
+#: Old key names still read, and the key each now sets.
+ALIASES = {"openai_url": "server_url"}
+
+
 class Settings(BaseModel):
     """Every knob lfcode has. Units are in the field names or descriptions."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     model: str = Field(
         "embedded",
@@ -64,7 +68,7 @@ class Settings(BaseModel):
     chat_model: str | None = Field(
         None, description="the model for explain, tests and review (an instruct model, with its chat template), as `model`; None = `model`"
     )
-    backend: Literal["llama-cpp", "openai", "fake"] = "llama-cpp"
+    backend: Literal["llama-cpp", "llama-server", "openai", "fake"] = "llama-cpp"
     n_ctx: int = Field(4096, ge=256, le=131072, description="context window, tokens")
     n_threads: int | None = Field(None, ge=1, le=512, description="CPU threads; None = all cores")
     max_tokens: int = Field(128, ge=1, le=4096, description="longest completion, tokens")
@@ -82,8 +86,13 @@ class Settings(BaseModel):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     fim_template: str | None = Field(None, description="override the detected FIM family")
-    openai_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible server")
-    allow_remote: bool = Field(False, description="let the HTTP backend reach a non-loopback host")
+    server_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias=AliasChoices("server_url", "openai_url"),
+        description="the server of the llama-server and openai backends (openai_url is read as this key); "
+        "the openai backend adds /v1 when the URL does not end with it, llama-server drops it",
+    )
+    allow_remote: bool = Field(False, description="let the HTTP backends reach a non-loopback host")
     verify_tests: bool = Field(True, description="run generated pytest tests, keep passing ones")
     observed_tests: bool = Field(
         True, description="with verify_tests: Python functions tested with pytest get tests from observed behaviour, not the model"
@@ -202,9 +211,10 @@ def project_config(root: Path | None) -> tuple[str, dict[str, Any]] | None:
 def env_config(env: Mapping[str, str]) -> dict[str, Any]:
     """``LFCODE_<KEY>`` variables for the known keys; values stay strings for pydantic to coerce."""
     values: dict[str, Any] = {}
-    for key in Settings.model_fields:
+    for key in (*ALIASES, *Settings.model_fields):  # an alias first: the new name wins
         raw = env.get(ENV_PREFIX + key.upper())
         if raw is not None:
+            key = ALIASES.get(key, key)
             values[key] = None if raw.lower() in ("", "none", "null") and key in _NULLABLE else raw
     return values
 
@@ -243,6 +253,7 @@ class SettingsLayers:
             if refused:
                 self.problems.append(SettingsProblem(key=", ".join(refused), source=source, reason=untrusted, kind="untrusted"))
             raw = {key: value for key, value in raw.items() if key not in MACHINE_KEYS}
+        raw = {ALIASES.get(str(key), key): value for key, value in sorted(raw.items(), key=lambda kv: kv[0] not in ALIASES)}
         for key, value in raw.items():
             if key not in Settings.model_fields:
                 self.problems.append(SettingsProblem(key=str(key), source=source, reason="unknown key"))

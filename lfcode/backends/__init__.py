@@ -18,6 +18,7 @@ __all__ = [
     "ChatMessage",
     "FimTokens",
     "GenerationRequest",
+    "HTTP_BACKENDS",
     "Role",
     "make_backend",
     "make_chat_backend",
@@ -48,38 +49,43 @@ def model_path(settings: Settings) -> Path:
     return resolve_model(settings.model)
 
 
-def remote_host(settings: Settings) -> str | None:
-    """The host code is sent to when the ``openai`` backend points off this machine, else ``None``.
+#: The backends that send prompts to a server at ``server_url``.
+HTTP_BACKENDS = ("llama-server", "openai")
 
-    Only the user's own settings can make this non-``None`` (``openai_url`` and ``allow_remote``
+
+def remote_host(settings: Settings) -> str | None:
+    """The host code is sent to when an HTTP backend (:data:`HTTP_BACKENDS`) points off this
+    machine, else ``None``.
+
+    Only the user's own settings can make this non-``None`` (``server_url`` and ``allow_remote``
     are machine-level keys); callers show it so that the user always knows.
     """
-    if settings.backend != "openai":
+    if settings.backend not in HTTP_BACKENDS:
         return None
     from urllib.parse import urlparse
 
     from lfcode.backends.openai_http import is_loopback_url
 
-    return None if is_loopback_url(settings.openai_url) else (urlparse(settings.openai_url).hostname or settings.openai_url)
+    return None if is_loopback_url(settings.server_url) else (urlparse(settings.server_url).hostname or settings.server_url)
 
 
 def where_code_goes(settings: Settings) -> str:
     """Where the prompts of ``settings``' backend go, in a few words for status bars:
     ``"in process"`` (llama-cpp), ``"in process (fake backend)"``, ``"loopback HOST:PORT"`` or
-    ``"remote HOST"`` (the ``openai`` backend, by :func:`remote_host`). Never raises."""
-    if settings.backend != "openai":
+    ``"remote HOST"`` (an HTTP backend, by :func:`remote_host`). Never raises."""
+    if settings.backend not in HTTP_BACKENDS:
         return "in process" if settings.backend == "llama-cpp" else f"in process ({settings.backend} backend)"
     host = remote_host(settings)
     if host:
         return f"remote {host}"
     from urllib.parse import urlparse
 
-    return f"loopback {urlparse(settings.openai_url).netloc or settings.openai_url}"
+    return f"loopback {urlparse(settings.server_url).netloc or settings.server_url}"
 
 
 def roles_share_backend(settings: Settings) -> bool:
     """Whether one backend serves both roles: the roles name the same model, the backend loads
-    no model file (``openai``, ``fake``: ``model`` is not among its registry ``reload_keys``), or
+    no model file (``llama-server``, ``openai``, ``fake``: ``model`` is not among its registry ``reload_keys``), or
     both references resolve to the same file (may assemble the embedded model: call it off the
     event loop). A reference that does not resolve counts as different, so that loading it
     reports the error.

@@ -54,6 +54,26 @@ class Capabilities(BaseModel):
     eos: tuple[str, ...] = Field(default_factory=tuple)
 
 
+class Infill(BaseModel):
+    """A FIM request in parts, for a server that lays out the FIM prompt itself with its own
+    model's tokens (llama-server's ``POST /infill``, ``tools/server/README.md``).
+
+    ``prefix``/``suffix`` are the code before and after the cursor (the parts of it the prompt
+    budget kept); ``extra`` the context chunks as ``(file name, text)`` pairs, put before the FIM
+    prefix (with the repo-level file separators of models that have them).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    prefix: str
+    suffix: str
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def started(self, start: str) -> Infill:
+        """The same request with ``start`` (a forced beginning of the answer) ending the prefix."""
+        return self.model_copy(update={"prefix": self.prefix + start}) if start else self
+
+
 #: ``on_token(text, probability)``, the receiver of :attr:`GenerationRequest.on_token`.
 TokenCallback = Callable[[str, float], None]
 
@@ -78,6 +98,10 @@ class GenerationRequest(BaseModel):
     above 0 under a grammar) never calls it, and callers must read that as "unknown". The
     callback is not part of a serialised request.
 
+    ``infill`` carries the same FIM prompt in parts (:class:`Infill`): a backend whose server
+    formats FIM prompts itself sends those instead of ``prompt`` (llama-server's ``/infill``);
+    every other backend ignores it. Set by inline completion when the prompt is a FIM one.
+
     ``feature`` names the lfcode feature asking (``"completion"``, ``"explain"``, ``"testgen"``,
     ``"review"``; ``None`` when unknown). Backends ignore it; the audit log
     (:mod:`lfcode.audit`) records it.
@@ -90,6 +114,7 @@ class GenerationRequest(BaseModel):
     json_schema: dict | None = None
     seed: int | None = None
     on_token: TokenCallback | None = Field(default=None, exclude=True)
+    infill: Infill | None = None
     feature: str | None = None
 
 

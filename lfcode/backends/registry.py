@@ -62,10 +62,16 @@ def _llama_cpp(settings: Settings) -> Backend:
     )
 
 
+def _llama_server(settings: Settings) -> Backend:
+    from lfcode.backends.llama_server import LlamaServerBackend
+
+    return LlamaServerBackend(settings.server_url, allow_remote=settings.allow_remote, n_ctx=settings.n_ctx)
+
+
 def _openai(settings: Settings) -> Backend:
     from lfcode.backends.openai_http import OpenAIBackend
 
-    return OpenAIBackend(settings.openai_url, allow_remote=settings.allow_remote, n_ctx=settings.n_ctx)
+    return OpenAIBackend(settings.server_url, allow_remote=settings.allow_remote, n_ctx=settings.n_ctx)
 
 
 def _fake(settings: Settings) -> Backend:
@@ -78,6 +84,7 @@ def _fake(settings: Settings) -> Backend:
 
 # completion_model and chat_model choose the model of each role (make_backend(settings, role)).
 register(BackendEntry("llama-cpp", _llama_cpp, ("model", "completion_model", "chat_model", "n_ctx", "n_threads")))
-register(BackendEntry("openai", _openai, ("openai_url", "allow_remote", "n_ctx")))
+register(BackendEntry("llama-server", _llama_server, ("server_url", "allow_remote", "n_ctx")))
+register(BackendEntry("openai", _openai, ("server_url", "allow_remote", "n_ctx")))
 # fake_record is read too but, as before the registry, changing it alone does not reload.
 register(BackendEntry("fake", _fake, ("fake_script",)))

@@ -284,9 +284,11 @@ def complete(
             shown[0] = True
             progress(item)
 
-    def generate(text: str, index: int, stream: bool = False) -> str | None:
+    def generate(start: str, index: int, stream: bool = False) -> str | None:
+        """One model call on the prompt followed by ``start`` (a forced beginning, or "")."""
         request = GenerationRequest(
-            prompt=text,
+            prompt=prompt.text + start,
+            infill=prompt.infill.started(start) if prompt.infill is not None else None,
             max_tokens=min(options.max_tokens, shape.max_tokens),
             temperature=options.temperature if index == 0 else max(options.temperature, SAMPLED_TEMPERATURE),
             stop=stops,
@@ -324,7 +326,7 @@ def complete(
         if index == wanted and guided and best_is_suspicious() and may_call():
             start = _guided_start(names, prefix, suffix, scored)
             if start is not None:
-                raw = generate(prompt.text + start, 0)
+                raw = generate(start, 0)
                 if raw is None:
                     result.cancelled = True
                     break
@@ -335,13 +337,13 @@ def complete(
             break
         if index > 0 and (remaining() or 1) <= 0:
             break
-        raw = generate(prompt.text, index, stream=index == 0)
+        raw = generate("", index, stream=index == 0)
         if raw is None:
             result.cancelled = True
             break
         item = postprocess(raw, doc, shape, options.check_syntax, partial=result.timed_out)
         if item and not shape.multiline and at_line_start and _comment_only(item, comment) and may_call():
-            follow = generate(prompt.text + raw.split("\n", 1)[0] + "\n", index)
+            follow = generate(raw.split("\n", 1)[0] + "\n", index)
             if follow is None:
                 result.cancelled = True
                 break

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Tree
 
-from lfcode.backends.base import Backend, FimTokens
+from lfcode.backends.base import Backend, FimTokens, Infill
 from lfcode.context import budget as budget_
 from lfcode.context.budget import ANCHOR_LINES, CHARS_PER_TOKEN_MAX  # noqa: F401 (re-exported)
 from lfcode.context.builder import ContextParts, ContextSources, build_context, display_path
@@ -25,12 +25,25 @@ PREFIX_SHARE = 0.75
 @dataclass(frozen=True)
 class Prompt:
     """The prompt ``text``, the ``stop`` strings its template implies, its size in ``tokens``
-    (summed line by line, see :func:`tail_within`) and the context ``parts`` it was built from."""
+    (summed line by line, see :func:`tail_within`) and the context ``parts`` it was built from.
+    ``infill`` is a FIM prompt's parts for a server that formats FIM itself (:func:`infill_of`),
+    ``None`` for a prefix-only prompt."""
 
     text: str
     stop: tuple[str, ...]
     tokens: int
     parts: ContextParts | None = None
+    infill: Infill | None = None
+
+
+def infill_of(parts: ContextParts, file_path: str) -> Infill:
+    """``parts`` as an :class:`Infill`: the comment parts (header, symbols, ring chunks) as one
+    extra chunk named ``file_path`` (each chunk inside names its own file), and the code parts
+    (imports, scopes, window) as the prefix, so a server's ``/infill`` sees the same text, in
+    the same order, as :func:`lfcode.backends.fim.format_fim` would lay out."""
+    comments = parts.header + parts.symbols + parts.ring
+    extra = ((file_path or "context", comments),) if comments else ()
+    return Infill(prefix=parts.imports + parts.scopes + parts.window, suffix=parts.suffix, extra=extra)
 
 
 def tail_within(backend: Backend, text: str, budget: int, count: Callable[[str], int] | None = None) -> str:
@@ -98,5 +111,7 @@ def build_prompt(
         return Prompt(text=text, stop=backend.capabilities.eos, tokens=sources.count(tokenize, text), parts=parts)
     from lfcode.backends.fim import format_fim
 
-    text = format_fim(fim, parts.prefix, parts.suffix, file_path=display_path(path, sources.root) or None)
-    return Prompt(text=text, stop=tuple(fim.stop) + backend.capabilities.eos, tokens=sources.count(tokenize, text), parts=parts)
+    shown_path = display_path(path, sources.root)
+    text = format_fim(fim, parts.prefix, parts.suffix, file_path=shown_path or None)
+    return Prompt(text=text, stop=tuple(fim.stop) + backend.capabilities.eos, tokens=sources.count(tokenize, text), parts=parts,
+                  infill=infill_of(parts, shown_path))

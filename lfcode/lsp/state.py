@@ -48,6 +48,7 @@ class LfcodeServer(LanguageServer):
         self.layers = load_settings(None, self.env)
         self.base_layers = self.layers
         self.session = Session(self.layers.settings, backend_factory)
+        self.session.on_recovered = lambda: self.notify_status(self.session.model.state, self.session.model.message)
         self.project_root: Path | None = None
         #: Whether the user was told that generated tests cannot run here (no OS sandbox).
         self.sandbox_warned = False

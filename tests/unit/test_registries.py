@@ -23,7 +23,7 @@ def test_the_backend_setting_offers_exactly_the_registered_backends() -> None:
 def test_reload_keys_cover_every_setting_a_backend_factory_reads() -> None:
     assert RELOAD_KEYS == reload_keys()
     assert set(RELOAD_KEYS) == {
-        "backend", "audit_log", "model", "completion_model", "chat_model", "n_ctx", "n_threads", "openai_url", "allow_remote", "fake_script",
+        "backend", "audit_log", "model", "completion_model", "chat_model", "n_ctx", "n_threads", "server_url", "allow_remote", "fake_script",
     }
 
 

@@ -68,7 +68,7 @@ def test_a_project_file_cannot_set_machine_level_keys(tmp_path: Path) -> None:
     )
     layers = load_settings(project, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
     s = layers.settings
-    assert (s.backend, s.openai_url, s.allow_remote, s.model) == ("llama-cpp", "http://127.0.0.1:8080/v1", False, "embedded")
+    assert (s.backend, s.server_url, s.allow_remote, s.model) == ("llama-cpp", "http://127.0.0.1:8080", False, "embedded")
     assert (s.fake_script, s.fake_record, s.sandbox, s.verify_tests) == (None, None, "required", True)
     assert s.max_tokens == 20  # quality knobs still apply
     [problem] = layers.problems
@@ -95,7 +95,7 @@ def test_machine_level_keys_come_from_user_config_environment_and_editor(tmp_pat
     (project / "lfcode.toml").write_text('openai_url = "http://127.0.0.1:1/v1"\n')
     env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "LFCODE_SANDBOX": "off"}
     layers = load_settings(project, env)
-    assert layers.settings.backend == "openai" and layers.settings.openai_url == "http://127.0.0.1:9000/v1"
+    assert layers.settings.backend == "openai" and layers.settings.server_url == "http://127.0.0.1:9000/v1"
     assert layers.settings.sandbox == "off"
     edited = layers.with_layer("initializationOptions", {"model": "/models/coder.gguf"})
     assert edited.settings.model == "/models/coder.gguf" and edited.problems == []
@@ -118,3 +118,25 @@ def test_threads_default_to_physical_cores_and_batch_threads_to_logical_ones(mon
     assert (s.resolved_threads(), s.resolved_batch_threads()) == (2, 4)
     pinned = module.Settings(n_threads=3)
     assert (pinned.resolved_threads(), pinned.resolved_batch_threads()) == (3, 3)
+
+
+def test_server_url_is_one_setting_and_openai_url_its_alias(tmp_path: Path) -> None:
+    config = tmp_path / "xdg" / "lfcode"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text('backend = "llama-server"\nopenai_url = "http://127.0.0.1:9000/v1"\n')
+    layers = load_settings(None, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert layers.settings.server_url == "http://127.0.0.1:9000/v1" and not layers.problems
+    # The new name wins over the alias in one layer, and the environment takes either.
+    both = load_settings(None, {"LFCODE_OPENAI_URL": "http://127.0.0.1:1", "LFCODE_SERVER_URL": "http://127.0.0.1:2"})
+    assert both.settings.server_url == "http://127.0.0.1:2"
+    assert load_settings(None, {"LFCODE_OPENAI_URL": "http://127.0.0.1:3"}).settings.server_url == "http://127.0.0.1:3"
+    edited = layers.with_layer("initializationOptions", {"openai_url": "http://127.0.0.1:4", "server_url": "http://127.0.0.1:5"})
+    assert edited.settings.server_url == "http://127.0.0.1:5"
+    assert Settings(openai_url="http://127.0.0.1:6").server_url == "http://127.0.0.1:6"
+
+
+def test_a_project_file_cannot_set_the_server_under_either_name(tmp_path: Path) -> None:
+    (tmp_path / "lfcode.toml").write_text('server_url = "http://10.0.0.1:8080"\nopenai_url = "http://10.0.0.2:8080"\n')
+    layers = load_settings(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert layers.settings.server_url == "http://127.0.0.1:8080"
+    assert "ignored openai_url, server_url" in str(layers.problems[0])

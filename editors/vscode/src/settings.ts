@@ -54,7 +54,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     serverKey: "backend",
     type: "string",
     default: "llama-cpp",
-    enum: ["llama-cpp", "openai"],
+    enum: ["llama-cpp", "llama-server", "openai"],
     machine: true,
   },
   {

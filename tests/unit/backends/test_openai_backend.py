@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lfcode.backends.base import BackendError, GenerationRequest
-from lfcode.backends.openai_http import OpenAIBackend, is_loopback_url
+from lfcode.backends.llama_server import LlamaServerBackend
+from lfcode.backends.openai_http import OpenAIBackend, is_loopback_url, openai_base, server_root
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,5 +106,21 @@ def test_cancel_stops_reading_the_stream(server: str) -> None:
 
 def test_unreachable_server_is_a_clear_error() -> None:
     backend = OpenAIBackend("http://127.0.0.1:9/v1")
-    with pytest.raises(BackendError, match="cannot reach"):
+    with pytest.raises(BackendError, match="no server answers at 127.0.0.1:9"):
         list(backend.complete(GenerationRequest(prompt="x"), threading.Event()))
+
+
+def test_no_server_is_a_clear_error_at_start() -> None:
+    with pytest.raises(BackendError, match=r"no server answers at 127.0.0.1:9 \(is it running\?\)"):
+        LlamaServerBackend("http://127.0.0.1:9")
+
+
+def test_a_remote_server_needs_allow_remote() -> None:
+    with pytest.raises(BackendError, match="not on this machine"):
+        LlamaServerBackend("http://10.255.255.1:8080")
+
+
+def test_server_url_forms() -> None:
+    assert server_root("http://127.0.0.1:8080/v1/") == "http://127.0.0.1:8080"
+    assert openai_base("http://127.0.0.1:11434") == "http://127.0.0.1:11434/v1"
+    assert openai_base("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"

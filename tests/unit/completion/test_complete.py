@@ -110,3 +110,36 @@ def test_trim_keeps_at_most_max_lines() -> None:
 def test_block_stops_at_the_first_blank_line_after_code() -> None:
     text = "import os\n<|>\n"
     assert run(text, "<|>", "X = 1\nY = 2\n\nZ = 3\n") == ["X = 1\nY = 2"]
+
+
+def test_a_fim_prompt_carries_the_same_text_in_parts_for_a_server() -> None:
+    """The Infill parts hold what the FIM text holds, split where llama-server's /infill wants it."""
+    from lfcode.backends.fim import format_fim
+    from lfcode.context.builder import ContextSources
+    from lfcode.completion.prompt import infill_of
+    from lfcode.context.ring import Chunk, RingBuffer
+
+    fim = FimTokens(family="starcoder", prefix="<fim_prefix>", suffix="<fim_suffix>", middle="<fim_middle>")
+    backend = FakeBackend(["1"], capabilities=Capabilities(fim=fim))
+    ring = RingBuffer()
+    ring.pick(Chunk("/proj/util.py", 0, ("def helper(x):", "    return x * 2", "", "TIMES = 2")))
+    ring.flush()
+    prompt = build_prompt(backend, "import os\n\ndef f():\n    return ", "\nprint(f())\n", budget=200, path="/proj/main.py", language="python",
+                          sources=ContextSources(ring=ring))
+    assert prompt.infill is not None and prompt.parts is not None
+    assert prompt.infill.prefix.endswith("def f():\n    return ") and prompt.infill.suffix == "\nprint(f())\n"
+    [(name, chunk)] = prompt.infill.extra
+    assert name == "main.py" and "# util.py:" in chunk and "def helper(x):" in chunk
+    rebuilt = format_fim(fim, "".join(text for _, text in prompt.infill.extra) + prompt.infill.prefix, prompt.infill.suffix)
+    assert rebuilt == prompt.text
+    assert infill_of(prompt.parts, "main.py").started("x").prefix == prompt.infill.prefix + "x"
+    # A request made by the engine carries both: the text for in-process models, the parts for a server.
+    complete(backend, CompletionInput("import os\n\ndef f():\n    return \nprint(f())\n", len("import os\n\ndef f():\n    return ")))
+    [request] = backend.requests[:1]
+    assert request.infill is not None and request.prompt.endswith("<fim_middle>")
+    assert request.prompt == format_fim(fim, "".join(t for _, t in request.infill.extra) + request.infill.prefix, request.infill.suffix)
+
+
+def test_a_prefix_only_prompt_has_no_infill_parts() -> None:
+    prompt = build_prompt(FakeBackend(), "def f():\n    return ", "\n", budget=100)
+    assert prompt.infill is None
